@@ -1,0 +1,1 @@
+"""Petitio: e-petitions addressed to an authority that can act on them."""

@@ -1,0 +1,81 @@
+"""Page forms collect input; the services validate it (one set of rules for
+pages, API and commands), and views map service errors back onto the fields."""
+
+from __future__ import annotations
+
+from django import forms
+from django_countries import countries
+
+from petitio.authorities.models import Authority
+
+
+def country_choices() -> list[tuple[str, str]]:
+    return [("", "Choose your country"), *((code, name) for code, name in countries)]
+
+
+class SignerFields(forms.Form):
+    name = forms.CharField(label="Full name", strip=False)
+    email = forms.CharField(
+        label="Email address",
+        strip=False,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    postal_code = forms.CharField(
+        label="Postal code", strip=False, widget=forms.TextInput(attrs={"autocomplete": "postal-code"})
+    )
+    country = forms.CharField(label="Country", widget=forms.Select(choices=country_choices))
+    eligible = forms.BooleanField(required=False)
+
+    def __init__(self, *args, eligibility: str = "", **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["name"].widget.attrs.update({"autocomplete": "name", "maxlength": 100})
+        if eligibility:
+            self.fields["eligible"].label = eligibility
+        else:
+            del self.fields["eligible"]
+
+
+class PetitionForm(SignerFields):
+    field_order = ["authority", "action", "background", "details"]
+
+    authority = forms.ModelChoiceField(
+        queryset=Authority.objects.all(),
+        to_field_name="slug",
+        label="Who should act on it?",
+        empty_label="Choose the authority",
+    )
+    action = forms.CharField(
+        label="What do you want them to do?",
+        help_text="A short title, up to 80 characters.",
+        strip=False,
+        widget=forms.TextInput(attrs={"maxlength": 80}),
+    )
+    background = forms.CharField(
+        label="Why?",
+        help_text="Up to 300 characters.",
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 4, "maxlength": 300}),
+    )
+    details = forms.CharField(
+        label="More details (optional)",
+        help_text="Up to 800 characters.",
+        strip=False,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 6, "maxlength": 800}),
+    )
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault(
+            "eligibility",
+            "I meet the authority's eligibility rule, if it has one "
+            "(UK Government and Parliament: I am a British citizen or UK resident)",
+        )
+        super().__init__(*args, **kwargs)
+        self.fields["name"].label = "Your full name"
+
+
+class SignatureForm(SignerFields):
+    pass
+
+
+class ResendForm(forms.Form):
+    email = forms.CharField(label="Email address you signed with", widget=forms.EmailInput)

@@ -1,0 +1,131 @@
+"""Reads used by the pages: the query shapes live here, not in views."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from petitio.authorities.models import Authority, Milestone
+from petitio.petitions.milestones import milestone_window_open
+from petitio.petitions.models import (
+    LISTED_STATES,
+    Addressee,
+    MilestoneReached,
+    Petition,
+    State,
+)
+
+
+def petition_list_public(
+    *, query: str = "", state: str = "", authority: str = ""
+) -> QuerySet[Petition]:
+    """Petitions anyone can find: listed ones, and rejected ones (with reasons)."""
+    petitions = Petition.objects.filter(
+        Q(state__in=LISTED_STATES, listed_at__isnull=False) | Q(state=State.REJECTED)
+    )
+    if state in State.values:
+        petitions = petitions.filter(state=state)
+    if authority:
+        petitions = petitions.filter(addressees__authority__slug=authority)
+    for word in query.split()[:8]:
+        petitions = petitions.filter(
+            Q(action__icontains=word) | Q(background__icontains=word) | Q(details__icontains=word)
+        )
+    return petitions.order_by("-signature_count", "-created_at").distinct()
+
+
+def petition_list_open(*, limit: int = 10) -> QuerySet[Petition]:
+    return petition_list_public(state=State.OPEN)[:limit]
+
+
+def petition_list_recently_responded(*, limit: int = 5) -> QuerySet[Petition]:
+    return (
+        Petition.objects.filter(state=State.RESPONDED)
+        .exclude(addressees__response__isnull=True)
+        .order_by("-addressees__response__published_at")
+        .distinct()[:limit]
+    )
+
+
+@dataclass(frozen=True)
+class Overdue:
+    addressee: Addressee
+    days_overdue: int
+
+
+def addressees_overdue(*, now: datetime | None = None, limit: int | None = None) -> list[Overdue]:
+    """Responses owed past their deadline, worst first."""
+    now = now or timezone.now()
+    rows = (
+        Addressee.objects.filter(response_due_at__lt=now, response__isnull=True)
+        .exclude(petition__state__in=[State.REMOVED, State.HIDDEN])
+        .select_related("petition", "authority")
+        .order_by("response_due_at")
+    )
+    if limit:
+        rows = rows[:limit]
+    return [Overdue(a, (now - a.response_due_at).days) for a in rows if a.response_due_at]
+
+
+def petitions_for_moderation() -> QuerySet[Petition]:
+    return Petition.objects.filter(state=State.PENDING).order_by("published_at")
+
+
+def addressees_owing_response(*, authorities: QuerySet[Authority]) -> QuerySet[Addressee]:
+    from petitio.responses.models import Response
+
+    return (
+        Addressee.objects.filter(authority__in=authorities, response_due_at__isnull=False)
+        .annotate(responded=Exists(Response.objects.filter(addressee=OuterRef("pk"))))
+        .select_related("petition", "authority")
+        .order_by("responded", "response_due_at")
+    )
+
+
+@dataclass(frozen=True)
+class MilestoneProgress:
+    milestone: Milestone
+    reached: MilestoneReached | None
+    window_ends_at: datetime | None
+    missed: bool
+
+
+@dataclass(frozen=True)
+class AddresseeProgress:
+    addressee: Addressee
+    milestones: list[MilestoneProgress]
+    next_milestone: Milestone | None
+    percent_to_next: int
+    days_overdue: int | None
+
+
+def petition_progress(*, petition: Petition, now: datetime | None = None) -> list[AddresseeProgress]:
+    """Each addressee's milestones, the next one to reach, and any lateness."""
+    now = now or timezone.now()
+    result = []
+    for addressee in petition.addressees.select_related("authority__policy"):
+        reached = {r.milestone_id: r for r in addressee.milestones.all()}
+        rows = []
+        for milestone in addressee.authority.policy.milestones.all():
+            window_end = (
+                petition.opened_at + timedelta(days=milestone.window_days)
+                if petition.opened_at and milestone.window_days
+                else None
+            )
+            hit = reached.get(milestone.pk)
+            missed = hit is None and petition.opened_at is not None and not milestone_window_open(
+                milestone, petition, now
+            )
+            rows.append(MilestoneProgress(milestone, hit, window_end, missed))
+        upcoming = [r.milestone for r in rows if r.reached is None and not r.missed]
+        nxt = upcoming[0] if upcoming else None
+        percent = min(100, petition.signature_count * 100 // nxt.signatures) if nxt else 100
+        overdue = None
+        if addressee.response_due_at and addressee.response_due_at < now:
+            if not hasattr(addressee, "response"):
+                overdue = (now - addressee.response_due_at).days
+        result.append(AddresseeProgress(addressee, rows, nxt, percent, overdue))
+    return result

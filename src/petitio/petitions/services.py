@@ -1,0 +1,283 @@
+"""Every change of a petition's state: one transaction each, with its audit event.
+
+Transitions are conditional updates (``UPDATE ... WHERE state IN (...)``), so two
+requests racing for the same petition cannot both move it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from petitio.authorities.models import Authority
+from petitio.moderation.services import audit_record
+from petitio.notifications.services import outbox_enqueue
+from petitio.petitions.dates import closing_time
+from petitio.petitions.models import (
+    HIDING_REASONS,
+    SIGNABLE_STATES,
+    Addressee,
+    Petition,
+    RejectionReason,
+    State,
+)
+from petitio.petitions.validators import no_formula_prefix, text_clean
+
+Actor = AbstractBaseUser | AnonymousUser | None
+
+
+class TransitionRefused(Exception):
+    """The petition is not in a state that allows this change."""
+
+
+def petition_transition(
+    *,
+    petition: Petition,
+    to_state: State,
+    allowed_from: Iterable[str],
+    action: str,
+    actor: Actor = None,
+    actor_label: str = "",
+    reason: str = "",
+    **fields: Any,
+) -> Petition:
+    """Move a petition to ``to_state`` if it is in one of ``allowed_from``; audit it."""
+    allowed = tuple(allowed_from)
+    with transaction.atomic():
+        current = (
+            Petition.objects.select_for_update().filter(pk=petition.pk).values_list("state", flat=True)
+        ).first()
+        if current not in allowed:
+            raise TransitionRefused(
+                f"A petition that is {State(current).label.lower() if current else 'missing'} "
+                f"cannot be {action.replace('_', ' ')}."
+            )
+        Petition.objects.filter(pk=petition.pk, state=current).update(state=to_state, **fields)
+        audit_record(
+            action=action,
+            petition=petition,
+            actor=actor,
+            actor_label=actor_label,
+            from_state=current,
+            to_state=to_state,
+            reason=reason,
+        )
+    petition.refresh_from_db()
+    return petition
+
+
+def petition_validate_text(*, action: str, background: str, details: str) -> dict[str, str]:
+    """Clean the petition's text, raising ValidationError keyed by field."""
+    errors: dict[str, list[ValidationError]] = {}
+    cleaned: dict[str, str] = {}
+    limits = {"action": 80, "background": 300, "details": 800}
+    for field, value, multiline in (
+        ("action", action, False),
+        ("background", background, True),
+        ("details", details, True),
+    ):
+        try:
+            text = text_clean(value, multiline=multiline)
+            if field != "details" and not text:
+                raise ValidationError("This is required.", code="required")
+            if len(text) > limits[field]:
+                raise ValidationError(
+                    f"Use at most {limits[field]} characters (you used {len(text)}).",
+                    code="max_length",
+                )
+            if field == "action":
+                no_formula_prefix(text)
+            cleaned[field] = text
+        except ValidationError as exc:
+            errors[field] = [exc]
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+def petition_create(
+    *,
+    action: str,
+    background: str,
+    details: str = "",
+    authority: Authority,
+    creator_name: str,
+    creator_email: str,
+    postal_code: str,
+    country: str,
+    region: str = "",
+    eligible: bool = True,
+    request_meta: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> Petition:
+    """Create a draft petition with its creator's (pending) signature.
+
+    The petition is published when the creator confirms that signature from
+    the email this queues (see ``petition_publish``).
+    """
+    from petitio.signatures.services import signature_insert, signer_validate
+
+    text = petition_validate_text(action=action, background=background, details=details)
+    signer = signer_validate(
+        name=creator_name,
+        email=creator_email,
+        postal_code=postal_code,
+        country=country,
+        region=region,
+        eligible=eligible,
+        policy=authority.policy,
+    )
+    with transaction.atomic():
+        petition = Petition.objects.create(
+            **text,
+            creator_name=signer.name,
+            policy=authority.policy,
+            state=State.DRAFT,
+            created_at=now or timezone.now(),
+        )
+        Addressee.objects.create(petition=petition, authority=authority)
+        signature_insert(
+            petition=petition, signer=signer, is_creator=True, request_meta=request_meta
+        )
+        audit_record(
+            action="created", petition=petition, actor_label="creator", to_state=State.DRAFT
+        )
+    return petition
+
+
+def petition_publish(*, petition: Petition, now: datetime | None = None) -> Petition:
+    """The creator confirmed their email: the petition starts gathering signatures.
+
+    Under a policy without moderation it opens now (its window starts); under
+    moderation it gathers supporters first and opens when a moderator approves.
+    """
+    now = now or timezone.now()
+    fields: dict[str, Any] = {"published_at": now}
+    if not petition.policy.requires_moderation:
+        fields |= {"opened_at": now, "closes_at": closing_time(petition.policy, now)}
+    with transaction.atomic():
+        petition_transition(
+            petition=petition,
+            to_state=State.GATHERING,
+            allowed_from=[State.DRAFT],
+            action="published",
+            actor_label="creator",
+            **fields,
+        )
+        for addressee in petition.addressees.select_related("authority"):
+            authority_notify(
+                addressee=addressee, key=f"published:{addressee.pk}", event="published"
+            )
+    return petition
+
+
+def authority_notify(*, addressee: Addressee, key: str, event: str, **payload: Any) -> None:
+    """Tell an authority's contact address about its petition (once per key)."""
+    if not addressee.authority.contact_email:
+        return
+    outbox_enqueue(
+        key=f"authority:{key}",
+        kind="authority_event",
+        to_email=addressee.authority.contact_email,
+        petition=addressee.petition,
+        payload={"addressee_id": addressee.pk, "event": event, **payload},
+    )
+
+
+def petition_approve(*, petition: Petition, by: Actor, now: datetime | None = None) -> Petition:
+    """A moderator opens a petition that gathered its supporters: it is listed now."""
+    now = now or timezone.now()
+    return petition_transition(
+        petition=petition,
+        to_state=State.OPEN,
+        allowed_from=[State.PENDING],
+        action="approved",
+        actor=by,
+        opened_at=now,
+        listed_at=now,
+        moderated_at=now,
+        closes_at=closing_time(petition.policy, now),
+    )
+
+
+def petition_reject(
+    *,
+    petition: Petition,
+    by: Actor,
+    reason: RejectionReason | str,
+    details: str = "",
+    duplicate_of: Petition | None = None,
+) -> Petition:
+    """Reject with a standard public reason; some reasons also hide the text."""
+    reason = RejectionReason(reason)
+    if reason == RejectionReason.DUPLICATE:
+        if duplicate_of is None:
+            raise ValidationError({"duplicate_of": "Choose the petition this one duplicates."})
+        if duplicate_of.pk == petition.pk or not duplicate_of.shows_text:
+            raise ValidationError({"duplicate_of": "Choose another, public petition."})
+    else:
+        duplicate_of = None
+    to_state = State.HIDDEN if reason in HIDING_REASONS else State.REJECTED
+    return petition_transition(
+        petition=petition,
+        to_state=to_state,
+        allowed_from=[State.DRAFT, *SIGNABLE_STATES, State.CLOSED, State.REJECTED],
+        action="rejected",
+        actor=by,
+        reason=f"{reason.label}. {details}".strip(),
+        rejection_reason=reason,
+        rejection_details=text_clean(details, multiline=True),
+        duplicate_of=duplicate_of,
+        moderated_at=timezone.now(),
+    )
+
+
+def petition_remove(*, petition: Petition, by: Actor, reason: str) -> Petition:
+    """Take a petition down. The reason is recorded for the audit, not shown."""
+    reason = text_clean(reason, multiline=True)
+    if not reason:
+        raise ValidationError({"reason": "Record why the petition is removed."})
+    return petition_transition(
+        petition=petition,
+        to_state=State.REMOVED,
+        allowed_from=[*SIGNABLE_STATES, State.CLOSED, State.REJECTED, State.HIDDEN],
+        action="removed",
+        actor=by,
+        reason=reason,
+        removal_reason=reason,
+        moderated_at=timezone.now(),
+    )
+
+
+def petitions_close_due(*, now: datetime | None = None) -> int:
+    """Close every petition whose window has ended. Run periodically; idempotent.
+
+    A petition owed or given a response keeps that state, but stops taking
+    signatures all the same (``Petition.is_signable`` reads ``closes_at``).
+    """
+    now = now or timezone.now()
+    closed = 0
+    due = Petition.objects.filter(closes_at__lte=now, closed_at__isnull=True)
+    for petition in due.only("pk", "state"):
+        if petition.state in (State.GATHERING, State.OPEN):
+            try:
+                petition_transition(
+                    petition=petition,
+                    to_state=State.CLOSED,
+                    allowed_from=[State.GATHERING, State.OPEN],
+                    action="closed",
+                    actor_label="closing job",
+                    closed_at=now,
+                )
+            except TransitionRefused:
+                continue
+            closed += 1
+        else:
+            Petition.objects.filter(pk=petition.pk, closed_at__isnull=True).update(closed_at=now)
+    return closed

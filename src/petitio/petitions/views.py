@@ -1,0 +1,205 @@
+"""Public petition pages. Each view calls one service or selector."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from petitio.authorities.models import Authority
+from petitio.petitions import selectors
+from petitio.petitions.forms import PetitionForm, ResendForm, SignatureForm
+from petitio.petitions.models import Petition, State
+from petitio.petitions.services import petition_create
+from petitio.signatures.models import TallyState
+from petitio.signatures.services import (
+    SigningRefused,
+    signature_confirmation_resend,
+    signature_create,
+    signing_refusal,
+)
+
+
+def request_meta(request: HttpRequest) -> dict[str, str]:
+    """What fraud review may need about a submission; never logged."""
+    return {
+        "ip": request.META.get("REMOTE_ADDR", ""),
+        "user_agent": request.META.get("HTTP_USER_AGENT", "")[:200],
+    }
+
+
+def petition_public(petition_id: int, *, allow_draft: bool = False) -> Petition:
+    """A petition with a public page. Drafts have none (404), except for the
+    creator's own confirmation and resend pages."""
+    petition = get_object_or_404(Petition.objects.select_related("policy"), pk=petition_id)
+    if petition.state == State.DRAFT and not allow_draft:
+        raise Http404("No such petition")
+    return petition
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "petitions/home.html",
+        {
+            "open_petitions": selectors.petition_list_open(limit=10),
+            "responded": selectors.petition_list_recently_responded(limit=5),
+            "overdue": selectors.addressees_overdue(limit=5),
+        },
+    )
+
+
+@require_GET
+def petition_list(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "")[:200]
+    state = request.GET.get("state", "")
+    authority = request.GET.get("authority", "")
+    petitions = selectors.petition_list_public(query=query, state=state, authority=authority)
+    page = Paginator(petitions, 20).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "petitions/list.html",
+        {
+            "page": page,
+            "query": query,
+            "state": state,
+            "authority": authority,
+            "states": [s for s in State if s in (State.OPEN, State.AWAITING_RESPONSE,
+                                                  State.RESPONDED, State.CLOSED, State.REJECTED)],
+            "authorities": Authority.objects.all(),
+        },
+    )
+
+
+@require_GET
+def petition_detail(request: HttpRequest, petition_id: int) -> HttpResponse:
+    petition = petition_public(petition_id)
+    status = 410 if petition.state == State.REMOVED else 200
+    form = SignatureForm(eligibility=petition.policy.eligibility)
+    return _detail(request, petition, form, status=status)
+
+
+def _detail(request: HttpRequest, petition: Petition, form: SignatureForm, status: int = 200):
+    tally = TallyState.objects.filter(id=1).first()
+    return render(
+        request,
+        "petitions/detail.html",
+        {
+            "petition": petition,
+            "form": form,
+            "refusal": signing_refusal(petition),
+            "progress": selectors.petition_progress(petition=petition),
+            "responses": [a.response for a in petition.addressees.all() if hasattr(a, "response")],
+            "count_checked_at": tally.last_run_at if tally else None,
+            "duplicate_of": petition.duplicate_of,
+        },
+        status=status,
+    )
+
+
+@require_POST
+def petition_sign(request: HttpRequest, petition_id: int) -> HttpResponse:
+    petition = petition_public(petition_id)
+    form = SignatureForm(request.POST, eligibility=petition.policy.eligibility)
+    if form.is_valid():
+        try:
+            signature_create(
+                petition=petition,
+                name=form.cleaned_data["name"],
+                email=form.cleaned_data["email"],
+                postal_code=form.cleaned_data["postal_code"],
+                country=form.cleaned_data["country"],
+                eligible=form.cleaned_data.get("eligible", True),
+                request_meta=request_meta(request),
+            )
+        except SigningRefused as refused:
+            messages.error(request, str(refused))
+            return redirect("petition-detail", petition.pk)
+        except ValidationError as invalid:
+            form.add_error(None, invalid)
+        else:
+            return redirect("petition-check-email", petition.pk)
+    return _detail(request, petition, form, status=400)
+
+
+@require_GET
+def petition_check_email(request: HttpRequest, petition_id: int) -> HttpResponse:
+    petition = petition_public(petition_id, allow_draft=True)
+    return render(
+        request, "petitions/check_email.html", {"petition": petition, "form": ResendForm()}
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def petition_resend(request: HttpRequest, petition_id: int) -> HttpResponse:
+    """Ask for the confirmation email again. The answer never says who signed."""
+    petition = petition_public(petition_id, allow_draft=True)
+    form = ResendForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        signature_confirmation_resend(petition=petition, email=form.cleaned_data["email"])
+        messages.info(
+            request,
+            "If that address has an unconfirmed signature on this petition, "
+            "we have sent the confirmation email again.",
+        )
+        return redirect("petition-check-email", petition.pk)
+    return render(request, "petitions/resend.html", {"petition": petition, "form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def petition_new(request: HttpRequest) -> HttpResponse:
+    form = PetitionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            petition = petition_create(
+                action=data["action"],
+                background=data["background"],
+                details=data["details"],
+                authority=data["authority"],
+                creator_name=data["name"],
+                creator_email=data["email"],
+                postal_code=data["postal_code"],
+                country=data["country"],
+                eligible=data["eligible"],
+                request_meta=request_meta(request),
+            )
+        except ValidationError as invalid:
+            form.add_error(None, invalid)
+        else:
+            request.session["created_petition"] = petition.pk
+            return redirect(reverse("petition-created"))
+    return render(request, "petitions/new.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@require_GET
+def petition_created(request: HttpRequest) -> HttpResponse:
+    return render(request, "petitions/created.html")
+
+
+@require_GET
+def petition_count(request: HttpRequest, petition_id: int) -> JsonResponse:
+    """The live count, cheap to serve: one primary-key read, cached briefly."""
+    row = (
+        Petition.objects.filter(pk=petition_id)
+        .exclude(state__in=[State.DRAFT, State.HIDDEN, State.REMOVED])
+        .values("pk", "signature_count", "state", "count_updated_at")
+        .first()
+    )
+    if row is None:
+        return JsonResponse({"code": "not_found", "message": "No such petition."}, status=404)
+    response = JsonResponse(
+        {
+            "id": row["pk"],
+            "signature_count": row["signature_count"],
+            "state": row["state"],
+            "count_updated_at": row["count_updated_at"],
+        }
+    )
+    response["Cache-Control"] = "public, max-age=2"
+    return response
