@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -13,7 +14,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from django.db import connection
 
-from petitio.authorities.models import Authority
+from petitio.authorities.models import Authority, Milestone, ResponsePolicy
 from petitio.authorities.services import authorities_load
 
 
@@ -39,14 +40,21 @@ class Mailbox:
             self.messages.clear()
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 @pytest.fixture
 def mailbox(settings) -> Iterator[Mailbox]:
     box = Mailbox()
-    controller = Controller(box, hostname="127.0.0.1", port=0)
+    port = free_port()
+    controller = Controller(box, hostname="127.0.0.1", port=port)
     controller.start()
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST = "127.0.0.1"
-    settings.EMAIL_PORT = controller.server.sockets[0].getsockname()[1]
+    settings.EMAIL_PORT = port
     settings.EMAIL_USE_TLS = False
     try:
         yield box
@@ -71,3 +79,26 @@ def uk_government(registry) -> Authority:
 
 def on_postgresql() -> bool:
     return connection.vendor == "postgresql"
+
+
+@pytest.fixture
+def council(registry) -> Authority:
+    """A small authority whose thresholds a test can reach with a handful of signers:
+    listed at 3 signatures, a response owed at 5 (within 30 days, due 10 days later)."""
+    policy = ResponsePolicy.objects.create(
+        slug="small-council", name="Small council", open_days=30, late_confirmation_hours=24
+    )
+    Milestone.objects.create(policy=policy, kind="listing", signatures=3, window_days=30)
+    Milestone.objects.create(
+        policy=policy, kind="response", signatures=5, window_days=30, response_days=10
+    )
+    return Authority.objects.create(
+        slug="small-council",
+        name="Small Town Council",
+        kind="council",
+        country="US",
+        region="Wisconsin",
+        city="Smallville",
+        contact_email="clerk@council.example.org",
+        policy=policy,
+    )
