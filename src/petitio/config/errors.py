@@ -23,9 +23,7 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
 
 
 def forbidden(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return _page(
-        request, 403, "You cannot do that", "This page is for staff with the right role."
-    )
+    return _page(request, 403, "You cannot do that", "This page is for staff with the right role.")
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
@@ -39,7 +37,10 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
 
 def server_error(request: HttpRequest) -> HttpResponse:
     return _page(
-        request, 500, "Something went wrong on our side", "Nothing you entered was lost. Please try again."
+        request,
+        500,
+        "Something went wrong on our side",
+        "Nothing you entered was lost. Please try again.",
     )
 
 

@@ -8,7 +8,9 @@ from petitio.petitions.models import RejectionReason
 class RejectForm(forms.Form):
     reason = forms.ChoiceField(choices=RejectionReason.choices, label="Standard reason")
     details = forms.CharField(
-        required=False, label="Public explanation (optional)", widget=forms.Textarea(attrs={"rows": 3})
+        required=False,
+        label="Public explanation (optional)",
+        widget=forms.Textarea(attrs={"rows": 3}),
     )
     duplicate_of = forms.IntegerField(
         required=False, label="Original petition number (for duplicates)", min_value=1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 
 from petitio.moderation.models import AuditEvent
 
@@ -13,7 +13,7 @@ def audit_record(
     *,
     action: str,
     petition: Any = None,
-    actor: AbstractBaseUser | AnonymousUser | None = None,
+    actor: User | AnonymousUser | None = None,
     actor_label: str = "",
     from_state: str = "",
     to_state: str = "",

@@ -74,14 +74,15 @@ def moderation_decide(request: HttpRequest, petition_id: int, decision: str) -> 
                 by=request.user,
                 reason=form.cleaned_data["reason"],
                 details=form.cleaned_data["details"],
-                duplicate_of=Petition.objects.filter(pk=original_id).first() if original_id else None,
+                duplicate_of=Petition.objects.filter(pk=original_id).first()
+                if original_id
+                else None,
             )
         elif decision == "remove":
-            form = RemoveForm(request.POST)
             petition_remove(
                 petition=petition,
                 by=request.user,
-                reason=form.data.get("reason", ""),
+                reason=RemoveForm(request.POST).data.get("reason", ""),
             )
         else:
             raise PermissionDenied("Unknown decision.")

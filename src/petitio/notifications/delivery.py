@@ -100,8 +100,7 @@ def _email_for(message: OutboxMessage) -> EmailMessage | None:
         return None
     unsubscribe_url = f"{settings.SITE_URL}/unsubscribe/{unsubscribe_token(message)}/"
     body = (
-        f"{rendered.body.rstrip()}\n\n--\n"
-        f"To stop emails about this petition: {unsubscribe_url}\n"
+        f"{rendered.body.rstrip()}\n\n--\nTo stop emails about this petition: {unsubscribe_url}\n"
     )
     return EmailMessage(
         subject=rendered.subject,

@@ -14,8 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Permission, User
 from django.db import transaction
 from django.utils import timezone
 
@@ -76,7 +75,9 @@ def _signers(key: str, count: int, country: str) -> Iterator[Signer]:
     rng = random.Random(key)
     for i in range(count):
         email = f"signer{i}.{key}@example.invalid"
-        postal = f"{rng.randint(10000, 99999)}" if country == "US" else f"SW1A {rng.randint(1, 9)}AA"
+        postal = (
+            f"{rng.randint(10000, 99999)}" if country == "US" else f"SW1A {rng.randint(1, 9)}AA"
+        )
         yield Signer(
             name=f"{rng.choice(FIRST)} {rng.choice(LAST)}",
             email=email,
@@ -109,14 +110,16 @@ def _confirm_creator(petition: Petition, now: datetime) -> None:
 
 def _grow(petition: Petition, key: str, count: int, at: datetime) -> None:
     country = "US" if petition.policy.slug == "we-the-people" else "GB"
-    signatures_import_verified(petition=petition, signers=_signers(key, count, country), verified_at=at)
+    signatures_import_verified(
+        petition=petition, signers=_signers(key, count, country), verified_at=at
+    )
     while tally_run(now=at).counted:
         pass
     petition.refresh_from_db()
 
 
-def _users() -> dict[str, object]:
-    user_model = get_user_model()
+def _users() -> dict[str, User]:
+    user_model = User
     users = {}
     for username, authority in (
         ("moderator", None),
@@ -131,7 +134,9 @@ def _users() -> dict[str, object]:
             user.set_password(DEMO_PASSWORD)
             user.save()
         if authority:
-            Official.objects.get_or_create(user=user, authority=Authority.objects.get(slug=authority))
+            Official.objects.get_or_create(
+                user=user, authority=Authority.objects.get(slug=authority)
+            )
         else:
             user.user_permissions.add(Permission.objects.get(codename="moderate_petition"))
         users[username] = user
@@ -139,33 +144,110 @@ def _users() -> dict[str, object]:
 
 
 CATALOGUE = [
-    DemoPetition("us-president", "Fund every public library for longer opening hours",
-                 "Libraries are the last free indoor public space in many towns.", State.DRAFT),
-    DemoPetition("us-president", "Make daylight saving time permanent",
-                 "Changing clocks twice a year harms sleep and road safety.", State.GATHERING, 40, 3),
-    DemoPetition("us-president", "Require plain-language summaries of every federal rule",
-                 "People should be able to read the rules they must follow.", State.OPEN, 2400, 10),
-    DemoPetition("us-president", "Protect the night sky with national lighting standards",
-                 "Light pollution hides the stars from most Americans.", State.CLOSED, 300, 45),
-    DemoPetition("us-president", "Rename a holiday after a fictional character",
-                 "It would be funny.", State.REMOVED, 20, 5),
-    DemoPetition("uk-government", "Provide free school meals to every primary pupil",
-                 "No child should learn on an empty stomach.", State.GATHERING, 3, 2),
-    DemoPetition("uk-government", "Ban disposable vapes",
-                 "Disposable vapes litter streets and harm children.", State.PENDING, 6, 1),
-    DemoPetition("uk-government", "Fund lifeguards on every public beach",
-                 "Drownings rise every summer where no lifeguard watches.", State.OPEN, 1500, 20),
-    DemoPetition("uk-government", "Lower the voting age to 16 in general elections",
-                 "Sixteen-year-olds can work and pay tax.", State.AWAITING_RESPONSE, 10200, 5),
-    DemoPetition("uk-government", "Publish the waiting times of every NHS hospital weekly",
-                 "Patients deserve to compare waiting times.", State.AWAITING_RESPONSE, 10050, 45),
-    DemoPetition("uk-government", "Cap rail fares at the rate of inflation",
-                 "Fares rose faster than wages for a decade.", State.RESPONDED, 12000, 60),
-    DemoPetition("uk-government", "Build more cycle lanes in every city",
-                 "Safe lanes would get more people cycling.", State.REJECTED, 6, 3,
-                 RejectionReason.DUPLICATE),
-    DemoPetition("uk-government", "Insult a named politician",
-                 "Abusive text that a moderator hid.", State.HIDDEN, 6, 3, RejectionReason.OFFENSIVE),
+    DemoPetition(
+        "us-president",
+        "Fund every public library for longer opening hours",
+        "Libraries are the last free indoor public space in many towns.",
+        State.DRAFT,
+    ),
+    DemoPetition(
+        "us-president",
+        "Make daylight saving time permanent",
+        "Changing clocks twice a year harms sleep and road safety.",
+        State.GATHERING,
+        40,
+        3,
+    ),
+    DemoPetition(
+        "us-president",
+        "Require plain-language summaries of every federal rule",
+        "People should be able to read the rules they must follow.",
+        State.OPEN,
+        2400,
+        10,
+    ),
+    DemoPetition(
+        "us-president",
+        "Protect the night sky with national lighting standards",
+        "Light pollution hides the stars from most Americans.",
+        State.CLOSED,
+        300,
+        45,
+    ),
+    DemoPetition(
+        "us-president",
+        "Rename a holiday after a fictional character",
+        "It would be funny.",
+        State.REMOVED,
+        20,
+        5,
+    ),
+    DemoPetition(
+        "uk-government",
+        "Provide free school meals to every primary pupil",
+        "No child should learn on an empty stomach.",
+        State.GATHERING,
+        3,
+        2,
+    ),
+    DemoPetition(
+        "uk-government",
+        "Ban disposable vapes",
+        "Disposable vapes litter streets and harm children.",
+        State.PENDING,
+        6,
+        1,
+    ),
+    DemoPetition(
+        "uk-government",
+        "Fund lifeguards on every public beach",
+        "Drownings rise every summer where no lifeguard watches.",
+        State.OPEN,
+        1500,
+        20,
+    ),
+    DemoPetition(
+        "uk-government",
+        "Lower the voting age to 16 in general elections",
+        "Sixteen-year-olds can work and pay tax.",
+        State.AWAITING_RESPONSE,
+        10200,
+        5,
+    ),
+    DemoPetition(
+        "uk-government",
+        "Publish the waiting times of every NHS hospital weekly",
+        "Patients deserve to compare waiting times.",
+        State.AWAITING_RESPONSE,
+        10050,
+        45,
+    ),
+    DemoPetition(
+        "uk-government",
+        "Cap rail fares at the rate of inflation",
+        "Fares rose faster than wages for a decade.",
+        State.RESPONDED,
+        12000,
+        60,
+    ),
+    DemoPetition(
+        "uk-government",
+        "Build more cycle lanes in every city",
+        "Safe lanes would get more people cycling.",
+        State.REJECTED,
+        6,
+        3,
+        RejectionReason.DUPLICATE,
+    ),
+    DemoPetition(
+        "uk-government",
+        "Insult a named politician",
+        "Abusive text that a moderator hid.",
+        State.HIDDEN,
+        6,
+        3,
+        RejectionReason.OFFENSIVE,
+    ),
 ]
 
 

@@ -21,9 +21,11 @@ class SignerFields(forms.Form):
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
     postal_code = forms.CharField(
-        label="Postal code", strip=False, widget=forms.TextInput(attrs={"autocomplete": "postal-code"})
+        label="Postal code",
+        strip=False,
+        widget=forms.TextInput(attrs={"autocomplete": "postal-code"}),
     )
-    country = forms.CharField(label="Country", widget=forms.Select(choices=country_choices))
+    country = forms.CharField(label="Country", widget=forms.Select(choices=country_choices()))
     eligible = forms.BooleanField(required=False)
 
     def __init__(self, *args, eligibility: str = "", **kwargs) -> None:
@@ -63,6 +65,7 @@ class PetitionForm(SignerFields):
         required=False,
         widget=forms.Textarea(attrs={"rows": 6, "maxlength": 800}),
     )
+
     def __init__(self, *args, **kwargs) -> None:
         kwargs.setdefault(
             "eligibility",

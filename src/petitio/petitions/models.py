@@ -71,9 +71,7 @@ class Petition(models.Model):
     signature_count = models.PositiveIntegerField(default=0)
     count_updated_at = models.DateTimeField(null=True, blank=True)
 
-    rejection_reason = models.CharField(
-        max_length=20, choices=RejectionReason.choices, blank=True
-    )
+    rejection_reason = models.CharField(max_length=20, choices=RejectionReason.choices, blank=True)
     rejection_details = models.TextField(blank=True)
     duplicate_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

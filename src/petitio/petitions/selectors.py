@@ -102,7 +102,9 @@ class AddresseeProgress:
     days_overdue: int | None
 
 
-def petition_progress(*, petition: Petition, now: datetime | None = None) -> list[AddresseeProgress]:
+def petition_progress(
+    *, petition: Petition, now: datetime | None = None
+) -> list[AddresseeProgress]:
     """Each addressee's milestones, the next one to reach, and any lateness."""
     now = now or timezone.now()
     result = []
@@ -116,16 +118,18 @@ def petition_progress(*, petition: Petition, now: datetime | None = None) -> lis
                 else None
             )
             hit = reached.get(milestone.pk)
-            missed = hit is None and petition.opened_at is not None and not milestone_window_open(
-                milestone, petition, now
+            missed = (
+                hit is None
+                and petition.opened_at is not None
+                and not milestone_window_open(milestone, petition, now)
             )
             rows.append(MilestoneProgress(milestone, hit, window_end, missed))
         upcoming = [r.milestone for r in rows if r.reached is None and not r.missed]
         nxt = upcoming[0] if upcoming else None
         percent = min(100, petition.signature_count * 100 // nxt.signatures) if nxt else 100
         overdue = None
-        if addressee.response_due_at and addressee.response_due_at < now:
-            if not hasattr(addressee, "response"):
-                overdue = (now - addressee.response_due_at).days
+        due = addressee.response_due_at
+        if due and due < now and not hasattr(addressee, "response"):
+            overdue = (now - due).days
         result.append(AddresseeProgress(addressee, rows, nxt, percent, overdue))
     return result

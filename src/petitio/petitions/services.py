@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -29,7 +29,7 @@ from petitio.petitions.models import (
 )
 from petitio.petitions.validators import no_formula_prefix, text_clean
 
-Actor = AbstractBaseUser | AnonymousUser | None
+Actor = User | AnonymousUser | None
 
 
 class TransitionRefused(Exception):
@@ -51,7 +51,9 @@ def petition_transition(
     allowed = tuple(allowed_from)
     with transaction.atomic():
         current = (
-            Petition.objects.select_for_update().filter(pk=petition.pk).values_list("state", flat=True)
+            Petition.objects.select_for_update()
+            .filter(pk=petition.pk)
+            .values_list("state", flat=True)
         ).first()
         if current not in allowed:
             raise TransitionRefused(

@@ -69,8 +69,18 @@ def petition_list(request: HttpRequest) -> HttpResponse:
             "query": query,
             "state": state,
             "authority": authority,
-            "states": [s for s in State if s in (State.OPEN, State.AWAITING_RESPONSE,
-                                                  State.RESPONDED, State.CLOSED, State.REJECTED)],
+            "states": [
+                s
+                for s in State
+                if s
+                in (
+                    State.OPEN,
+                    State.AWAITING_RESPONSE,
+                    State.RESPONDED,
+                    State.CLOSED,
+                    State.REJECTED,
+                )
+            ],
             "authorities": Authority.objects.all(),
         },
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -32,7 +32,7 @@ def response_publish(
     addressee: Addressee,
     summary: str,
     body: str,
-    by: AbstractBaseUser,
+    by: User,
     now: datetime | None = None,
     email_signers: bool = True,
 ) -> Response:
@@ -61,7 +61,9 @@ def response_publish(
     if errors:
         raise ValidationError(errors)
     if addressee.response_due_at is None:
-        raise ResponseRefused("This petition has not reached the signatures that oblige a response.")
+        raise ResponseRefused(
+            "This petition has not reached the signatures that oblige a response."
+        )
     petition = addressee.petition
     with transaction.atomic():
         try:
@@ -72,10 +74,12 @@ def response_publish(
                     body=body,
                     published_at=now or timezone.now(),
                     published_by=by,
-                    published_by_name=by.get_full_name() or by.get_username(),  # type: ignore[attr-defined]
+                    published_by_name=by.get_full_name() or by.get_username(),
                 )
         except IntegrityError:
-            raise ResponseRefused("A response to this petition has already been published.") from None
+            raise ResponseRefused(
+                "A response to this petition has already been published."
+            ) from None
         audit_record(
             action="response_published",
             petition=petition,

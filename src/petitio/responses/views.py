@@ -37,13 +37,17 @@ def overdue_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 @login_required
 def official_dashboard(request: HttpRequest) -> HttpResponse:
-    authorities = Authority.objects.filter(officials__user=request.user)
+    assert request.user.pk is not None  # login_required
+    authorities = Authority.objects.filter(officials__user_id=request.user.pk)
     if not authorities.exists():
         raise PermissionDenied("Only officials of an authority can see this page.")
     return render(
         request,
         "responses/official.html",
-        {"authorities": authorities, "addressees": addressees_owing_response(authorities=authorities)},
+        {
+            "authorities": authorities,
+            "addressees": addressees_owing_response(authorities=authorities),
+        },
     )
 
 
@@ -62,7 +66,7 @@ def response_edit(request: HttpRequest, addressee_id: int) -> HttpResponse:
                 addressee=addressee,
                 summary=form.cleaned_data["summary"],
                 body=form.cleaned_data["body"],
-                by=request.user,  # type: ignore[arg-type]
+                by=request.user,  # type: ignore[arg-type]  # login_required
             )
         except ValidationError as invalid:
             form.add_error(None, invalid)

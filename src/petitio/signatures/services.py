@@ -291,15 +291,17 @@ def confirmation_allowed(petition: Petition, now: datetime | None = None) -> boo
         return True
     if petition.is_signable(now):
         return True
-    if petition.closes_at is None or petition.state in (State.REJECTED, State.HIDDEN, State.REMOVED):
+    if petition.closes_at is None or petition.state in (
+        State.REJECTED,
+        State.HIDDEN,
+        State.REMOVED,
+    ):
         return False
     grace = timedelta(hours=petition.policy.late_confirmation_hours)
     return now < petition.closes_at + grace
 
 
-def signature_confirm(
-    *, petition: Petition, token: str, now: datetime | None = None
-) -> Signature:
+def signature_confirm(*, petition: Petition, token: str, now: datetime | None = None) -> Signature:
     """Verify a signature from its link (on POST only: mail scanners GET links).
 
     The token is used once: of two simultaneous confirmations one wins and the
@@ -311,9 +313,7 @@ def signature_confirm(
     now = now or timezone.now()
     with transaction.atomic():
         found = signature_token_lookup(petition=petition, token=token)
-        if not SignatureToken.objects.filter(pk=found.pk, used_at__isnull=True).update(
-            used_at=now
-        ):
+        if not SignatureToken.objects.filter(pk=found.pk, used_at__isnull=True).update(used_at=now):
             raise TokenRefused("used", found.signature)
         signature = found.signature
         Signature.objects.filter(pk=signature.pk, state=Signature.State.PENDING).update(

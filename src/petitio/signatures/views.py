@@ -73,4 +73,3 @@ def signature_confirmed(request: HttpRequest, petition_id: int) -> HttpResponse:
         "signatures/confirmed.html",
         {"petition": petition, "is_creator": request.session.pop("confirmed_creator", False)},
     )
-

@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,70 +14,190 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='ResponsePolicy',
+            name="ResponsePolicy",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(unique=True)),
-                ('name', models.CharField(max_length=120)),
-                ('description', models.TextField(blank=True)),
-                ('requires_moderation', models.BooleanField(default=False, help_text='A moderator must open the petition before it is listed.')),
-                ('supporters_needed', models.PositiveIntegerField(default=0, help_text='Supporters (besides the creator) before moderation.')),
-                ('open_months', models.PositiveIntegerField(default=0)),
-                ('open_days', models.PositiveIntegerField(default=0)),
-                ('late_confirmation_hours', models.PositiveIntegerField(default=24, help_text='How long after closing a signature made before it may be confirmed.')),
-                ('eligibility', models.CharField(blank=True, help_text='What signers must confirm; empty when nothing.', max_length=200)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("slug", models.SlugField(unique=True)),
+                ("name", models.CharField(max_length=120)),
+                ("description", models.TextField(blank=True)),
+                (
+                    "requires_moderation",
+                    models.BooleanField(
+                        default=False,
+                        help_text="A moderator must open the petition before it is listed.",
+                    ),
+                ),
+                (
+                    "supporters_needed",
+                    models.PositiveIntegerField(
+                        default=0, help_text="Supporters (besides the creator) before moderation."
+                    ),
+                ),
+                ("open_months", models.PositiveIntegerField(default=0)),
+                ("open_days", models.PositiveIntegerField(default=0)),
+                (
+                    "late_confirmation_hours",
+                    models.PositiveIntegerField(
+                        default=24,
+                        help_text="How long after closing a signature made before it may be confirmed.",
+                    ),
+                ),
+                (
+                    "eligibility",
+                    models.CharField(
+                        blank=True,
+                        help_text="What signers must confirm; empty when nothing.",
+                        max_length=200,
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'response policies',
-                'constraints': [models.CheckConstraint(condition=models.Q(('open_months__gt', 0), ('open_days__gt', 0), _connector='OR'), name='policy_has_duration')],
+                "verbose_name_plural": "response policies",
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("open_months__gt", 0), ("open_days__gt", 0), _connector="OR"
+                        ),
+                        name="policy_has_duration",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Authority',
+            name="Authority",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(unique=True)),
-                ('name', models.CharField(max_length=200)),
-                ('kind', models.CharField(max_length=60)),
-                ('country', models.CharField(max_length=2)),
-                ('region', models.CharField(blank=True, max_length=100)),
-                ('city', models.CharField(blank=True, max_length=100)),
-                ('population', models.PositiveBigIntegerField(blank=True, null=True)),
-                ('population_source', models.CharField(blank=True, max_length=200)),
-                ('time_zone', models.CharField(default='UTC', max_length=64)),
-                ('contact_email', models.EmailField(blank=True, max_length=254)),
-                ('description', models.TextField(blank=True)),
-                ('policy', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='authorities', to='authorities.responsepolicy')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("slug", models.SlugField(unique=True)),
+                ("name", models.CharField(max_length=200)),
+                ("kind", models.CharField(max_length=60)),
+                ("country", models.CharField(max_length=2)),
+                ("region", models.CharField(blank=True, max_length=100)),
+                ("city", models.CharField(blank=True, max_length=100)),
+                ("population", models.PositiveBigIntegerField(blank=True, null=True)),
+                ("population_source", models.CharField(blank=True, max_length=200)),
+                ("time_zone", models.CharField(default="UTC", max_length=64)),
+                ("contact_email", models.EmailField(blank=True, max_length=254)),
+                ("description", models.TextField(blank=True)),
+                (
+                    "policy",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="authorities",
+                        to="authorities.responsepolicy",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'authorities',
-                'ordering': ['name'],
+                "verbose_name_plural": "authorities",
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Official',
+            name="Official",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('authority', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='officials', to='authorities.authority')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='official_roles', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "authority",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="officials",
+                        to="authorities.authority",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="official_roles",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('user', 'authority'), name='one_official_role')],
+                "constraints": [
+                    models.UniqueConstraint(fields=("user", "authority"), name="one_official_role")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Milestone',
+            name="Milestone",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('listing', 'Publicly listed'), ('response', 'Response owed'), ('debate', 'Considered for debate')], max_length=16)),
-                ('signatures', models.PositiveIntegerField()),
-                ('window_days', models.PositiveIntegerField(blank=True, help_text='Days from opening to reach it; empty: while open.', null=True)),
-                ('response_days', models.PositiveIntegerField(blank=True, help_text='For a response milestone: days to publish the response.', null=True)),
-                ('policy', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='milestones', to='authorities.responsepolicy')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("listing", "Publicly listed"),
+                            ("response", "Response owed"),
+                            ("debate", "Considered for debate"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("signatures", models.PositiveIntegerField()),
+                (
+                    "window_days",
+                    models.PositiveIntegerField(
+                        blank=True,
+                        help_text="Days from opening to reach it; empty: while open.",
+                        null=True,
+                    ),
+                ),
+                (
+                    "response_days",
+                    models.PositiveIntegerField(
+                        blank=True,
+                        help_text="For a response milestone: days to publish the response.",
+                        null=True,
+                    ),
+                ),
+                (
+                    "policy",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="milestones",
+                        to="authorities.responsepolicy",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['policy', 'signatures'],
-                'constraints': [models.UniqueConstraint(fields=('policy', 'kind'), name='one_milestone_kind_per_policy'), models.CheckConstraint(condition=models.Q(('signatures__gt', 0)), name='milestone_positive'), models.CheckConstraint(condition=models.Q(models.Q(('kind', 'response'), _negated=True), ('response_days__gt', 0), _connector='OR'), name='response_milestone_has_deadline')],
+                "ordering": ["policy", "signatures"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("policy", "kind"), name="one_milestone_kind_per_policy"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("signatures__gt", 0)), name="milestone_positive"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("kind", "response"), _negated=True),
+                            ("response_days__gt", 0),
+                            _connector="OR",
+                        ),
+                        name="response_milestone_has_deadline",
+                    ),
+                ],
             },
         ),
     ]

@@ -6,89 +6,203 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('authorities', '0001_initial'),
+        ("authorities", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Addressee',
+            name="Addressee",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('response_due_at', models.DateTimeField(blank=True, null=True)),
-                ('authority', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='addressees', to='authorities.authority')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("response_due_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "authority",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="addressees",
+                        to="authorities.authority",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Petition',
+            name="Petition",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('action', models.CharField(max_length=80)),
-                ('background', models.CharField(max_length=300)),
-                ('details', models.TextField(blank=True, max_length=800)),
-                ('creator_name', models.CharField(max_length=100)),
-                ('state', models.CharField(choices=[('draft', 'Draft'), ('gathering', 'Gathering signatures'), ('pending', 'Awaiting moderation'), ('open', 'Open'), ('awaiting_response', 'Awaiting response'), ('responded', 'Responded'), ('closed', 'Closed'), ('rejected', 'Rejected'), ('hidden', 'Rejected and hidden'), ('removed', 'Removed')], default='draft', max_length=20)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('published_at', models.DateTimeField(blank=True, null=True)),
-                ('opened_at', models.DateTimeField(blank=True, null=True)),
-                ('listed_at', models.DateTimeField(blank=True, null=True)),
-                ('closes_at', models.DateTimeField(blank=True, null=True)),
-                ('closed_at', models.DateTimeField(blank=True, null=True)),
-                ('moderated_at', models.DateTimeField(blank=True, null=True)),
-                ('signature_count', models.PositiveIntegerField(default=0)),
-                ('count_updated_at', models.DateTimeField(blank=True, null=True)),
-                ('rejection_reason', models.CharField(blank=True, choices=[('duplicate', 'There is already a petition about this'), ('no_action', 'It did not ask for a clear action'), ('not_responsible', "It is not the addressed authority's responsibility"), ('already_happening', 'It asks for something that is already happening'), ('confidential', 'It included confidential information'), ('libellous', 'It included potentially libellous or false statements'), ('offensive', 'It was offensive or inappropriate')], max_length=20)),
-                ('rejection_details', models.TextField(blank=True)),
-                ('removal_reason', models.TextField(blank=True, help_text='Recorded, not public.')),
-                ('authorities', models.ManyToManyField(related_name='petitions', through='petitions.Addressee', to='authorities.authority')),
-                ('duplicate_of', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='petitions.petition')),
-                ('policy', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='authorities.responsepolicy')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("action", models.CharField(max_length=80)),
+                ("background", models.CharField(max_length=300)),
+                ("details", models.TextField(blank=True, max_length=800)),
+                ("creator_name", models.CharField(max_length=100)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("gathering", "Gathering signatures"),
+                            ("pending", "Awaiting moderation"),
+                            ("open", "Open"),
+                            ("awaiting_response", "Awaiting response"),
+                            ("responded", "Responded"),
+                            ("closed", "Closed"),
+                            ("rejected", "Rejected"),
+                            ("hidden", "Rejected and hidden"),
+                            ("removed", "Removed"),
+                        ],
+                        default="draft",
+                        max_length=20,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("published_at", models.DateTimeField(blank=True, null=True)),
+                ("opened_at", models.DateTimeField(blank=True, null=True)),
+                ("listed_at", models.DateTimeField(blank=True, null=True)),
+                ("closes_at", models.DateTimeField(blank=True, null=True)),
+                ("closed_at", models.DateTimeField(blank=True, null=True)),
+                ("moderated_at", models.DateTimeField(blank=True, null=True)),
+                ("signature_count", models.PositiveIntegerField(default=0)),
+                ("count_updated_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "rejection_reason",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("duplicate", "There is already a petition about this"),
+                            ("no_action", "It did not ask for a clear action"),
+                            (
+                                "not_responsible",
+                                "It is not the addressed authority's responsibility",
+                            ),
+                            (
+                                "already_happening",
+                                "It asks for something that is already happening",
+                            ),
+                            ("confidential", "It included confidential information"),
+                            ("libellous", "It included potentially libellous or false statements"),
+                            ("offensive", "It was offensive or inappropriate"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("rejection_details", models.TextField(blank=True)),
+                ("removal_reason", models.TextField(blank=True, help_text="Recorded, not public.")),
+                (
+                    "authorities",
+                    models.ManyToManyField(
+                        related_name="petitions",
+                        through="petitions.Addressee",
+                        to="authorities.authority",
+                    ),
+                ),
+                (
+                    "duplicate_of",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="petitions.petition",
+                    ),
+                ),
+                (
+                    "policy",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="authorities.responsepolicy",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-signature_count', '-created_at'],
-                'permissions': [('moderate_petition', 'Can moderate petitions')],
+                "ordering": ["-signature_count", "-created_at"],
+                "permissions": [("moderate_petition", "Can moderate petitions")],
             },
         ),
         migrations.AddField(
-            model_name='addressee',
-            name='petition',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='addressees', to='petitions.petition'),
+            model_name="addressee",
+            name="petition",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="addressees",
+                to="petitions.petition",
+            ),
         ),
         migrations.CreateModel(
-            name='MilestoneReached',
+            name="MilestoneReached",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reached_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('signature_count', models.PositiveIntegerField()),
-                ('addressee', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='milestones', to='petitions.addressee')),
-                ('milestone', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='authorities.milestone')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("reached_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("signature_count", models.PositiveIntegerField()),
+                (
+                    "addressee",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="milestones",
+                        to="petitions.addressee",
+                    ),
+                ),
+                (
+                    "milestone",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="authorities.milestone",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['reached_at'],
-                'constraints': [models.UniqueConstraint(fields=('addressee', 'milestone'), name='milestone_fires_once')],
+                "ordering": ["reached_at"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("addressee", "milestone"), name="milestone_fires_once"
+                    )
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='petition',
-            index=models.Index(fields=['state', '-signature_count'], name='petition_state_count'),
+            model_name="petition",
+            index=models.Index(fields=["state", "-signature_count"], name="petition_state_count"),
         ),
         migrations.AddIndex(
-            model_name='petition',
-            index=models.Index(fields=['closes_at'], name='petition_closes_at'),
+            model_name="petition",
+            index=models.Index(fields=["closes_at"], name="petition_closes_at"),
         ),
         migrations.AddConstraint(
-            model_name='petition',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('rejection_reason', 'duplicate'), _negated=True), ('duplicate_of__isnull', False), _connector='OR'), name='duplicate_names_original'),
+            model_name="petition",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("rejection_reason", "duplicate"), _negated=True),
+                    ("duplicate_of__isnull", False),
+                    _connector="OR",
+                ),
+                name="duplicate_names_original",
+            ),
         ),
         migrations.AddIndex(
-            model_name='addressee',
-            index=models.Index(fields=['response_due_at'], name='addressee_due'),
+            model_name="addressee",
+            index=models.Index(fields=["response_due_at"], name="addressee_due"),
         ),
         migrations.AddConstraint(
-            model_name='addressee',
-            constraint=models.UniqueConstraint(fields=('petition', 'authority'), name='one_addressee_each'),
+            model_name="addressee",
+            constraint=models.UniqueConstraint(
+                fields=("petition", "authority"), name="one_addressee_each"
+            ),
         ),
     ]

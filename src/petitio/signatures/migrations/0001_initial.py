@@ -7,65 +7,116 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('petitions', '0001_initial'),
+        ("petitions", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Signature',
+            name="Signature",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100)),
-                ('email', models.EmailField(help_text='As typed.', max_length=254)),
-                ('email_canonical', models.CharField(help_text='For de-duplication.', max_length=254)),
-                ('postal_code', models.CharField(max_length=16)),
-                ('country', django_countries.fields.CountryField(max_length=2)),
-                ('region', models.CharField(blank=True, max_length=100)),
-                ('state', models.CharField(choices=[('pending', 'Pending confirmation'), ('verified', 'Verified'), ('invalidated', 'Invalidated')], default='pending', max_length=12)),
-                ('is_creator', models.BooleanField(default=False)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('verified_at', models.DateTimeField(blank=True, null=True)),
-                ('last_email_at', models.DateTimeField(blank=True, null=True)),
-                ('tallied', models.BooleanField(default=False)),
-                ('request_meta', models.JSONField(blank=True, default=dict, help_text='For fraud review.')),
-                ('petition', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='signatures', to='petitions.petition')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100)),
+                ("email", models.EmailField(help_text="As typed.", max_length=254)),
+                (
+                    "email_canonical",
+                    models.CharField(help_text="For de-duplication.", max_length=254),
+                ),
+                ("postal_code", models.CharField(max_length=16)),
+                ("country", django_countries.fields.CountryField(max_length=2)),
+                ("region", models.CharField(blank=True, max_length=100)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending confirmation"),
+                            ("verified", "Verified"),
+                            ("invalidated", "Invalidated"),
+                        ],
+                        default="pending",
+                        max_length=12,
+                    ),
+                ),
+                ("is_creator", models.BooleanField(default=False)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("verified_at", models.DateTimeField(blank=True, null=True)),
+                ("last_email_at", models.DateTimeField(blank=True, null=True)),
+                ("tallied", models.BooleanField(default=False)),
+                (
+                    "request_meta",
+                    models.JSONField(blank=True, default=dict, help_text="For fraud review."),
+                ),
+                (
+                    "petition",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="signatures",
+                        to="petitions.petition",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='SignatureToken',
+            name="SignatureToken",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('token_hash', models.CharField(max_length=64, unique=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('expires_at', models.DateTimeField()),
-                ('used_at', models.DateTimeField(blank=True, null=True)),
-                ('signature', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='tokens', to='signatures.signature')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("token_hash", models.CharField(max_length=64, unique=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("expires_at", models.DateTimeField()),
+                ("used_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "signature",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="tokens",
+                        to="signatures.signature",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='TallyState',
+            name="TallyState",
             fields=[
-                ('id', models.PositiveSmallIntegerField(default=1, primary_key=True, serialize=False)),
-                ('last_run_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.PositiveSmallIntegerField(default=1, primary_key=True, serialize=False),
+                ),
+                ("last_run_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'constraints': [models.CheckConstraint(condition=models.Q(('id', 1)), name='tally_state_single')],
+                "constraints": [
+                    models.CheckConstraint(condition=models.Q(("id", 1)), name="tally_state_single")
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='signature',
-            index=models.Index(condition=models.Q(('state', 'verified'), ('tallied', False)), fields=['id'], name='signature_untallied'),
+            model_name="signature",
+            index=models.Index(
+                condition=models.Q(("state", "verified"), ("tallied", False)),
+                fields=["id"],
+                name="signature_untallied",
+            ),
         ),
         migrations.AddIndex(
-            model_name='signature',
-            index=models.Index(fields=['petition', 'state'], name='signature_petition_state'),
+            model_name="signature",
+            index=models.Index(fields=["petition", "state"], name="signature_petition_state"),
         ),
         migrations.AddConstraint(
-            model_name='signature',
-            constraint=models.UniqueConstraint(fields=('petition', 'email_canonical'), name='one_signature_per_person'),
+            model_name="signature",
+            constraint=models.UniqueConstraint(
+                fields=("petition", "email_canonical"), name="one_signature_per_person"
+            ),
         ),
     ]
