@@ -94,7 +94,7 @@ def _create(spec: DemoPetition, key: str, now: datetime) -> Petition:
         action=spec.action,
         background=spec.background,
         authority=authority,
-        creator_name=f"Demo creator {key}",
+        creator_name="Jordan Rivera" if key == "story" else f"Demo creator {key.upper()}",
         creator_email=f"creator.{key}@example.invalid",
         postal_code="53201" if authority.country == "US" else "SW1A 1AA",
         country=authority.country,
