@@ -4,7 +4,6 @@ counted, answered by the authority, and the answer emailed to every signer."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from email.message import EmailMessage
 
@@ -58,9 +57,7 @@ def test_petition_created_signed_counted_and_answered_in_the_browser(
 
     # The creator starts a petition addressed to the council.
     page.goto(base + reverse("petition-new"))
-    page.get_by_label("Who should act on it?", exact=True).select_option(
-        label="Small Town Council"
-    )
+    page.get_by_label("Who should act on it?", exact=True).select_option(label="Small Town Council")
     page.get_by_label("What do you want them to do?", exact=True).fill(ACTION)
     page.get_by_label("Why?", exact=True).fill("Children cross there in the dark in winter.")
     fill_signer(page, "Your full name", *CREATOR, postal_code="53703")
