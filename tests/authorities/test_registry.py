@@ -9,7 +9,7 @@ import yaml
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from petitio.authorities.models import Authority, Milestone, ResponsePolicy
+from petitio.authorities.models import Authority, Milestone, Power, ResponsePolicy
 from petitio.authorities.schema import registry_validate
 from petitio.authorities.services import (
     DEFAULT_REGISTRY_PATH,
@@ -40,7 +40,9 @@ def errors_of(data: dict) -> list[str]:
 
 def test_shipped_file_validates():
     registry = registry_read(path=DEFAULT_REGISTRY_PATH)
-    assert {p.slug for p in registry.policies} == {"we-the-people", "uk-parliament"}
+    assert {"we-the-people", "uk-parliament", "population-quorum"} <= {
+        p.slug for p in registry.policies
+    }
     assert {"us-president", "uk-government", "wi-governor"} <= {
         a.slug for a in registry.authorities
     }
@@ -68,7 +70,7 @@ def test_shipped_powers_point_to_the_right_authority():
 def test_shipped_file_loads():
     report = authorities_load()
     assert report.created == ResponsePolicy.objects.count() + Milestone.objects.count() + (
-        Authority.objects.count()
+        Authority.objects.count() + Power.objects.count()
     )
     assert (report.updated, report.deleted) == (0, 0)
 
@@ -230,8 +232,9 @@ def test_duplicate_authority_slug(tmp_path):
 def test_duplicate_policy_slug():
     data = shipped()
     data["policies"].append(dict(data["policies"][1]))
+    last = len(data["policies"]) - 1
     assert errors_of(data) == [
-        "policies[2].slug: duplicate slug 'uk-parliament' (first used at policies[1])"
+        f"policies[{last}].slug: duplicate slug 'uk-parliament' (first used at policies[1])"
     ]
 
 

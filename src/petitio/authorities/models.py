@@ -57,6 +57,11 @@ class Milestone(models.Model):
     response_days = models.PositiveIntegerField(
         null=True, blank=True, help_text="For a response milestone: days to publish the response."
     )
+    # A quorum by population (openPetition's idea): the threshold is this many
+    # signatures per million inhabitants of the addressed authority's area,
+    # at least ``signatures`` and at most ``ceiling``.
+    per_million = models.PositiveIntegerField(null=True, blank=True)
+    ceiling = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["policy", "signatures"]
@@ -74,6 +79,21 @@ class Milestone(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} at {self.signatures:,}"
 
+    def threshold_for(self, authority: Authority) -> int:
+        """The signature count this milestone needs for one addressed authority."""
+        if self.per_million is None or not authority.population:
+            return self.signatures
+        scaled = -(-authority.population * self.per_million // 1_000_000)  # ceiling division
+        return max(self.signatures, min(scaled, self.ceiling or scaled))
+
+    def formula(self) -> str:
+        """The quorum rule in words, for the petition page."""
+        if self.per_million is None:
+            return ""
+        share = self.per_million / 10_000
+        rule = f"{share:g}% of the population, at least {self.signatures:,}"
+        return rule + (f" and at most {self.ceiling:,}" if self.ceiling else "")
+
 
 class Authority(models.Model):
     slug = models.SlugField(unique=True)
@@ -84,6 +104,7 @@ class Authority(models.Model):
     city = models.CharField(max_length=100, blank=True)
     population = models.PositiveBigIntegerField(null=True, blank=True)
     population_source = models.CharField(max_length=200, blank=True)
+    population_year = models.PositiveIntegerField(null=True, blank=True)
     time_zone = models.CharField(max_length=64, default="UTC")
     contact_email = models.EmailField(blank=True)
     policy = models.ForeignKey(ResponsePolicy, on_delete=models.PROTECT, related_name="authorities")
@@ -112,3 +133,33 @@ class Official(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} for {self.authority}"
+
+
+class Power(models.Model):
+    """A power an authority holds, e.g. to pardon convictions of certain courts.
+
+    ``courts`` lists the convicting courts the power reaches, as codes the
+    jurisdiction check compares: ``us-district``, ``dc-superior``,
+    ``court-martial`` or ``state:XX``.
+    """
+
+    class Action(models.TextChoices):
+        PARDON = "pardon", "pardon"
+        COMMUTE = "commute", "commute a sentence"
+
+    authority = models.ForeignKey(Authority, on_delete=models.CASCADE, related_name="powers")
+    action = models.CharField(max_length=20, choices=Action.choices)
+    courts = models.JSONField(default=list, blank=True)
+    scope = models.TextField()
+    citation = models.CharField(max_length=300)
+    source_url = models.URLField(max_length=500)
+    confirmed = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["authority", "action"]
+        constraints = [
+            models.UniqueConstraint(fields=["authority", "action"], name="one_power_per_action")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.authority}: {self.action}"

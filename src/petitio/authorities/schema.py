@@ -33,6 +33,13 @@ __all__ = [
 
 MILESTONE_KINDS = ("listing", "response", "debate")
 POWER_ACTIONS = ("pardon", "commute")
+FEDERAL_COURTS = ("us-district", "dc-superior", "court-martial")
+_STATE_COURT = re.compile(r"^state:[A-Z]{2}$")
+
+
+def court_code_valid(code: str) -> bool:
+    return code in FEDERAL_COURTS or bool(_STATE_COURT.match(code))
+
 
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
@@ -55,6 +62,8 @@ class MilestoneSpec:
     signatures: int
     window_days: int | None
     response_days: int | None
+    per_million: int | None = None
+    ceiling: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +90,7 @@ class PopulationSpec:
 @dataclass(frozen=True, slots=True)
 class PowerSpec:
     action: str
+    courts: tuple[str, ...]
     scope: str
     citation: str
     source_url: str
@@ -275,6 +285,12 @@ def _milestone(path: str, data: Mapping[str, Any], errors: list[str]) -> Milesto
     signatures = entry.integer("signatures", required=True, default=None, minimum=1)
     window_days = entry.integer("window_days", default=None, minimum=1)
     response_days = entry.integer("response_days", default=None, minimum=1)
+    per_million = entry.integer("per_million", default=None, minimum=1)
+    ceiling = entry.integer("ceiling", default=None, minimum=1)
+    if ceiling is not None and per_million is None:
+        entry.error("ceiling", "a ceiling needs per_million (a quorum by population)")
+    if ceiling is not None and signatures is not None and ceiling < signatures:
+        entry.error("ceiling", "the ceiling is below the floor (signatures)")
     if kind == "response":
         # A present but invalid value has already been reported by integer().
         if data.get("response_days") is None:
@@ -284,7 +300,7 @@ def _milestone(path: str, data: Mapping[str, Any], errors: list[str]) -> Milesto
     entry.finish()
     if len(errors) > before or signatures is None:
         return None
-    return MilestoneSpec(kind, signatures, window_days, response_days)
+    return MilestoneSpec(kind, signatures, window_days, response_days, per_million, ceiling)
 
 
 def _policy(path: str, data: Mapping[str, Any], errors: list[str]) -> PolicySpec | None:
@@ -359,6 +375,15 @@ def _power(path: str, data: Mapping[str, Any], errors: list[str]) -> PowerSpec |
         entry.error(
             "action", f"unknown action {action!r}; expected one of {', '.join(POWER_ACTIONS)}"
         )
+    courts: list[str] = []
+    for index, court in enumerate(entry.items("courts")):
+        if not isinstance(court, str) or not court_code_valid(court):
+            errors.append(
+                f"{path}.courts[{index}]: unknown court {court!r}; expected one of "
+                f"{', '.join(FEDERAL_COURTS)} or state:XX (a US state's two-letter code)"
+            )
+        else:
+            courts.append(court)
     scope = entry.text("scope", required=True)
     citation = entry.text("citation", required=True)
     source_url = entry.text(
@@ -368,7 +393,7 @@ def _power(path: str, data: Mapping[str, Any], errors: list[str]) -> PowerSpec |
     entry.finish()
     if len(errors) > before:
         return None
-    return PowerSpec(action, scope, citation, source_url, confirmed)
+    return PowerSpec(action, tuple(courts), scope, citation, source_url, confirmed)
 
 
 def _time_zone(entry: _Entry) -> str:

@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import ProtectedError, RestrictedError
 
-from petitio.authorities.models import Authority, Milestone, ResponsePolicy
+from petitio.authorities.models import Authority, Milestone, Power, ResponsePolicy
 from petitio.authorities.schema import Registry, RegistryError, registry_validate
 
 __all__ = [
@@ -71,7 +71,8 @@ def authorities_load(*, path: Path | None = None) -> LoadReport:
     to it. Policies and authorities missing from the file are left alone:
     petitions refer to them, and removing one is a decision, not a sync.
 
-    Powers are validated but not stored yet.
+    Each authority's powers are matched by action; a power no longer in the
+    data is deleted.
     """
     path = path or DEFAULT_REGISTRY_PATH
     registry = registry_read(path=path)
@@ -107,6 +108,8 @@ def authorities_load(*, path: Path | None = None) -> LoadReport:
                         "signatures": milestone.signatures,
                         "window_days": milestone.window_days,
                         "response_days": milestone.response_days,
+                        "per_million": milestone.per_million,
+                        "ceiling": milestone.ceiling,
                     },
                 )
             _milestones_prune(
@@ -115,7 +118,7 @@ def authorities_load(*, path: Path | None = None) -> LoadReport:
 
         for index, authority in enumerate(registry.authorities):
             population = authority.population
-            _upsert(
+            stored = _upsert(
                 Authority,
                 report,
                 where=f"authorities[{index}]",
@@ -128,12 +131,31 @@ def authorities_load(*, path: Path | None = None) -> LoadReport:
                     "city": authority.city,
                     "population": population.count if population else None,
                     "population_source": population.source if population else "",
+                    "population_year": population.year if population else None,
                     "time_zone": authority.time_zone,
                     "contact_email": authority.contact_email,
                     "policy_id": policies[authority.policy].pk,
                     "description": authority.description,
                 },
             )
+            for p_index, power in enumerate(authority.powers):
+                _upsert(
+                    Power,
+                    report,
+                    where=f"authorities[{index}].powers[{p_index}]",
+                    lookup={"authority_id": stored.pk, "action": power.action},
+                    values={
+                        "courts": list(power.courts),
+                        "scope": power.scope,
+                        "citation": power.citation,
+                        "source_url": power.source_url,
+                        "confirmed": power.confirmed,
+                    },
+                )
+            stale = Power.objects.filter(authority=stored).exclude(
+                action__in=[power.action for power in authority.powers]
+            )
+            report.deleted += stale.delete()[0]
     return report
 
 

@@ -22,10 +22,12 @@ from petitio.authorities.models import Authority, Official
 from petitio.authorities.services import authorities_load
 from petitio.petitions.models import Addressee, Petition, RejectionReason, State
 from petitio.petitions.services import (
+    PetitionRequest,
     petition_approve,
     petition_create,
     petition_reject,
     petition_remove,
+    petition_request_record,
     petitions_close_due,
 )
 from petitio.responses.services import response_publish
@@ -69,6 +71,7 @@ class DemoPetition:
     signatures: int = 0
     days_ago: int = 0
     reason: RejectionReason | None = None
+    also_to: tuple[str, ...] = ()
 
 
 def _signers(key: str, count: int, country: str) -> Iterator[Signer]:
@@ -94,6 +97,8 @@ def _create(spec: DemoPetition, key: str, now: datetime) -> Petition:
         action=spec.action,
         background=spec.background,
         authority=authority,
+        also_to=list(Authority.objects.filter(slug__in=spec.also_to)),
+        request_declined=True,
         creator_name="Jordan Rivera" if key == "story" else f"Demo creator {key.upper()}",
         creator_email=f"creator.{key}@example.invalid",
         postal_code="53201" if authority.country == "US" else "SW1A 1AA",
@@ -181,6 +186,15 @@ CATALOGUE = [
         State.REMOVED,
         20,
         5,
+    ),
+    DemoPetition(
+        "madison-council",
+        "Open a public defender review office in Madison",
+        "People convicted without a proper defence deserve a second look.",
+        State.OPEN,
+        1400,
+        15,
+        also_to=("wi-governor",),
     ),
     DemoPetition(
         "uk-government",
@@ -320,6 +334,12 @@ def _story(users) -> Petition:
     )
     petition = _create(spec, "story", submitted)
     _confirm_creator(petition, submitted)
+    # The check did not exist in 2015: record the request the petition made,
+    # so its page shows what should have happened.
+    petition_request_record(
+        petition=petition,
+        request=PetitionRequest("pardon", "Steven Avery and Brendan Dassey", "state:WI"),
+    )
     _grow(petition, "story-early", 149, submitted + timedelta(hours=6))
     _grow(petition, "story", 129_895 - petition.signature_count, submitted + timedelta(days=12))
     addressee: Addressee = petition.addressees.get()

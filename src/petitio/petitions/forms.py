@@ -6,6 +6,7 @@ from __future__ import annotations
 from django import forms
 from django_countries import countries
 
+from petitio.authorities.jurisdiction import court_choices
 from petitio.authorities.models import Authority
 
 
@@ -38,13 +39,49 @@ class SignerFields(forms.Form):
 
 
 class PetitionForm(SignerFields):
-    field_order = ["authority", "action", "background", "details"]
+    field_order = [
+        "authority",
+        "also_to",
+        "action",
+        "background",
+        "details",
+        "request_action",
+        "request_persons",
+        "request_court",
+        "request_declined",
+    ]
 
     authority = forms.ModelChoiceField(
         queryset=Authority.objects.all(),
         to_field_name="slug",
         label="Who should act on it?",
         empty_label="Choose the authority",
+    )
+    also_to = forms.ModelMultipleChoiceField(
+        queryset=Authority.objects.all(),
+        to_field_name="slug",
+        required=False,
+        label="Also address (optional)",
+        help_text="Each addressee gets its own milestones and owes its own response.",
+        widget=forms.SelectMultiple(attrs={"size": 4}),
+    )
+    request_action = forms.ChoiceField(
+        required=False,
+        label="Does it ask for a pardon or a commutation?",
+        choices=[("", "No"), ("pardon", "Yes: a pardon"), ("commute", "Yes: a commutation")],
+        help_text="We check, before anyone signs, that the authority you address can grant it.",
+    )
+    request_persons = forms.CharField(
+        required=False, label="Who was convicted?", widget=forms.TextInput(attrs={"maxlength": 200})
+    )
+    request_court = forms.ChoiceField(
+        required=False,
+        label="Which court convicted them?",
+        choices=[("", "Choose the court"), *court_choices()],
+    )
+    request_declined = forms.BooleanField(
+        required=False,
+        label="Publish without the check (the petition will say its request was not checked)",
     )
     action = forms.CharField(
         label="What do you want them to do?",

@@ -38,7 +38,8 @@ def milestones_fire(*, petition: Petition, now: datetime) -> list[MilestoneReach
     for addressee in addressees:
         reached_ids = set(addressee.milestones.values_list("milestone_id", flat=True))
         for milestone in addressee.authority.policy.milestones.all():
-            if milestone.pk in reached_ids or milestone.signatures > petition.signature_count:
+            threshold = milestone.threshold_for(addressee.authority)
+            if milestone.pk in reached_ids or threshold > petition.signature_count:
                 continue
             if not milestone_window_open(milestone, petition, now):
                 continue
@@ -52,7 +53,7 @@ def milestones_fire(*, petition: Petition, now: datetime) -> list[MilestoneReach
                     )
             except IntegrityError:
                 continue  # another writer fired it first
-            _milestone_effects(petition, addressee, milestone, now)
+            _milestone_effects(petition, addressee, milestone, threshold, now)
             fired.append(reached)
     return fired
 
@@ -79,13 +80,13 @@ def _supporters_check(petition: Petition) -> None:
 
 
 def _milestone_effects(
-    petition: Petition, addressee: Addressee, milestone: Milestone, now: datetime
+    petition: Petition, addressee: Addressee, milestone: Milestone, threshold: int, now: datetime
 ) -> None:
     audit_record(
         action=f"milestone_{milestone.kind}",
         petition=petition,
         actor_label="tally",
-        reason=f"{milestone.signatures:,} signatures reached ({addressee.authority.name})",
+        reason=f"{threshold:,} signatures reached ({addressee.authority.name})",
     )
     if milestone.kind == Milestone.Kind.LISTING:
         _move(petition, State.OPEN, [State.GATHERING], "listed", listed_at=now)
@@ -105,7 +106,7 @@ def _milestone_effects(
         addressee=addressee,
         key=f"milestone:{addressee.pk}:{milestone.pk}",
         event=f"milestone_{milestone.kind}",
-        signatures=milestone.signatures,
+        signatures=threshold,
     )
 
 

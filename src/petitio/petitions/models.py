@@ -78,6 +78,15 @@ class Petition(models.Model):
     )
     removal_reason = models.TextField(blank=True, help_text="Recorded, not public.")
 
+    # The structured request the jurisdiction check reads (empty: none).
+    request_action = models.CharField(
+        max_length=20, blank=True, help_text="pardon or commute, when the petition asks for one."
+    )
+    request_persons = models.CharField(max_length=200, blank=True)
+    request_court = models.CharField(max_length=20, blank=True, help_text="e.g. state:WI")
+    # The creator was asked for a structured request and declined it.
+    request_unchecked = models.BooleanField(default=False)
+
     authorities = models.ManyToManyField(Authority, through="Addressee", related_name="petitions")
 
     class Meta:

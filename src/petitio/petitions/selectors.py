@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from petitio.authorities.jurisdiction import JurisdictionCheck, jurisdiction_check
 from petitio.authorities.models import Authority, Milestone
 from petitio.petitions.milestones import milestone_window_open
 from petitio.petitions.models import (
@@ -88,6 +89,7 @@ def addressees_owing_response(*, authorities: QuerySet[Authority]) -> QuerySet[A
 @dataclass(frozen=True)
 class MilestoneProgress:
     milestone: Milestone
+    threshold: int
     reached: MilestoneReached | None
     window_ends_at: datetime | None
     missed: bool
@@ -97,7 +99,7 @@ class MilestoneProgress:
 class AddresseeProgress:
     addressee: Addressee
     milestones: list[MilestoneProgress]
-    next_milestone: Milestone | None
+    next_milestone: MilestoneProgress | None
     percent_to_next: int
     days_overdue: int | None
 
@@ -123,13 +125,25 @@ def petition_progress(
                 and petition.opened_at is not None
                 and not milestone_window_open(milestone, petition, now)
             )
-            rows.append(MilestoneProgress(milestone, hit, window_end, missed))
-        upcoming = [r.milestone for r in rows if r.reached is None and not r.missed]
+            threshold = milestone.threshold_for(addressee.authority)
+            rows.append(MilestoneProgress(milestone, threshold, hit, window_end, missed))
+        upcoming = [r for r in rows if r.reached is None and not r.missed]
         nxt = upcoming[0] if upcoming else None
-        percent = min(100, petition.signature_count * 100 // nxt.signatures) if nxt else 100
+        percent = min(100, petition.signature_count * 100 // nxt.threshold) if nxt else 100
         overdue = None
         due = addressee.response_due_at
         if due and due < now and not hasattr(addressee, "response"):
             overdue = (now - due).days
         result.append(AddresseeProgress(addressee, rows, nxt, percent, overdue))
     return result
+
+
+def petition_jurisdiction(*, petition: Petition) -> JurisdictionCheck | None:
+    """The "who can act on this" finding for a petition with a structured request."""
+    if not petition.request_action:
+        return None
+    return jurisdiction_check(
+        action=petition.request_action,
+        court=petition.request_court,
+        authorities=petition.authorities.all(),
+    )

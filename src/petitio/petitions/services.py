@@ -6,7 +6,8 @@ requests racing for the same petition cannot both move it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -15,7 +16,14 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from petitio.authorities.jurisdiction import (
+    REQUEST_ACTIONS,
+    JurisdictionCheck,
+    clemency_request_detect,
+    jurisdiction_check,
+)
 from petitio.authorities.models import Authority
+from petitio.authorities.schema import court_code_valid
 from petitio.moderation.services import audit_record
 from petitio.notifications.services import outbox_enqueue
 from petitio.petitions.dates import closing_time
@@ -34,6 +42,23 @@ Actor = User | AnonymousUser | None
 
 class TransitionRefused(Exception):
     """The petition is not in a state that allows this change."""
+
+
+class JurisdictionRefused(Exception):
+    """No addressed authority can grant the petition's structured request."""
+
+    def __init__(self, check: JurisdictionCheck) -> None:
+        super().__init__(check.summary())
+        self.check = check
+
+
+@dataclass(frozen=True)
+class PetitionRequest:
+    """A structured request the jurisdiction check can read."""
+
+    action: str  # pardon | commute
+    persons: str
+    court: str  # us-district | dc-superior | court-martial | state:XX
 
 
 def petition_transition(
@@ -103,12 +128,59 @@ def petition_validate_text(*, action: str, background: str, details: str) -> dic
     return cleaned
 
 
+def petition_request_validate(
+    *, request: PetitionRequest | None, declined: bool, text: dict[str, str]
+) -> PetitionRequest | None:
+    """Clean a structured request, or insist on one when the text looks like clemency."""
+    if request is None or not (request.action or request.persons or request.court):
+        if not declined and clemency_request_detect(" ".join(text.values())):
+            raise ValidationError(
+                {
+                    "request_action": ValidationError(
+                        "This petition seems to ask for a pardon or clemency. Say who was "
+                        "convicted and by which court, so we can check that the authority you "
+                        "address can grant it; or tick the box to publish it unchecked.",
+                        code="clemency_detected",
+                    )
+                }
+            )
+        return None
+    errors = {}
+    if request.action not in REQUEST_ACTIONS:
+        errors["request_action"] = "Choose what you ask for: a pardon or a commutation."
+    persons = text_clean(request.persons)
+    if not persons:
+        errors["request_persons"] = "Name the person or people convicted."
+    elif len(persons) > 200:
+        errors["request_persons"] = "Use at most 200 characters."
+    else:
+        no_formula_prefix(persons)
+    if not court_code_valid(request.court):
+        errors["request_court"] = "Choose the court that convicted them."
+    if errors:
+        raise ValidationError(errors)
+    return PetitionRequest(action=request.action, persons=persons, court=request.court)
+
+
+def petition_jurisdiction_check(
+    *, request: PetitionRequest, authorities: Sequence[Authority]
+) -> JurisdictionCheck:
+    """Refuse (JurisdictionRefused) a request none of the addressees can grant."""
+    check = jurisdiction_check(action=request.action, court=request.court, authorities=authorities)
+    if not check.passed:
+        raise JurisdictionRefused(check)
+    return check
+
+
 def petition_create(
     *,
     action: str,
     background: str,
     details: str = "",
     authority: Authority,
+    also_to: Sequence[Authority] = (),
+    request: PetitionRequest | None = None,
+    request_declined: bool = False,
     creator_name: str,
     creator_email: str,
     postal_code: str,
@@ -120,12 +192,19 @@ def petition_create(
 ) -> Petition:
     """Create a draft petition with its creator's (pending) signature.
 
-    The petition is published when the creator confirms that signature from
-    the email this queues (see ``petition_publish``).
+    ``authority`` is the first addressee, whose policy sets the lifecycle
+    (moderation, duration); ``also_to`` adds addressees, each with its own
+    milestones and response. A structured request no addressee can grant is
+    refused with JurisdictionRefused, which names who can. The petition is
+    published when the creator confirms the email this queues.
     """
     from petitio.signatures.services import signature_insert, signer_validate
 
     text = petition_validate_text(action=action, background=background, details=details)
+    addressees = [authority, *(a for a in dict.fromkeys(also_to) if a != authority)]
+    request = petition_request_validate(request=request, declined=request_declined, text=text)
+    if request is not None:
+        petition_jurisdiction_check(request=request, authorities=addressees)
     signer = signer_validate(
         name=creator_name,
         email=creator_email,
@@ -142,8 +221,16 @@ def petition_create(
             policy=authority.policy,
             state=State.DRAFT,
             created_at=now or timezone.now(),
+            request_action=request.action if request else "",
+            request_persons=request.persons if request else "",
+            request_court=request.court if request else "",
+            request_unchecked=request is None
+            and request_declined
+            and clemency_request_detect(" ".join(text.values())),
         )
-        Addressee.objects.create(petition=petition, authority=authority)
+        Addressee.objects.bulk_create(
+            [Addressee(petition=petition, authority=a) for a in addressees]
+        )
         signature_insert(
             petition=petition, signer=signer, is_creator=True, request_meta=request_meta
         )
@@ -160,6 +247,13 @@ def petition_publish(*, petition: Petition, now: datetime | None = None) -> Peti
     moderation it gathers supporters first and opens when a moderator approves.
     """
     now = now or timezone.now()
+    if petition.request_action:
+        petition_jurisdiction_check(
+            request=PetitionRequest(
+                petition.request_action, petition.request_persons, petition.request_court
+            ),
+            authorities=list(petition.authorities.all()),
+        )
     fields: dict[str, Any] = {"published_at": now}
     if not petition.policy.requires_moderation:
         fields |= {"opened_at": now, "closes_at": closing_time(petition.policy, now)}
@@ -283,3 +377,24 @@ def petitions_close_due(*, now: datetime | None = None) -> int:
         else:
             Petition.objects.filter(pk=petition.pk, closed_at__isnull=True).update(closed_at=now)
     return closed
+
+
+def petition_request_record(
+    *, petition: Petition, request: PetitionRequest, actor_label: str = "import"
+) -> Petition:
+    """Attach a structured request to a petition imported from before the check
+    existed (the demo's 2015 petition), without refusing it; audited."""
+    Petition.objects.filter(pk=petition.pk).update(
+        request_action=request.action,
+        request_persons=request.persons,
+        request_court=request.court,
+        request_unchecked=False,
+    )
+    audit_record(
+        action="request_recorded",
+        petition=petition,
+        actor_label=actor_label,
+        reason="Structured request recorded for an imported petition.",
+    )
+    petition.refresh_from_db()
+    return petition

@@ -5,16 +5,17 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from petitio.authorities.jurisdiction import court_label
 from petitio.authorities.models import Authority
 from petitio.petitions import selectors
 from petitio.petitions.forms import PetitionForm, ResendForm, SignatureForm
 from petitio.petitions.models import Petition, State
-from petitio.petitions.services import petition_create
+from petitio.petitions.services import JurisdictionRefused, PetitionRequest, petition_create
 from petitio.signatures.models import TallyState
 from petitio.signatures.services import (
     SigningRefused,
@@ -107,6 +108,8 @@ def _detail(request: HttpRequest, petition: Petition, form: SignatureForm, statu
             "responses": [a.response for a in petition.addressees.all() if hasattr(a, "response")],
             "count_checked_at": tally.last_run_at if tally else None,
             "duplicate_of": petition.duplicate_of,
+            "jurisdiction": selectors.petition_jurisdiction(petition=petition),
+            "jurisdiction_court": court_label(petition.request_court),
         },
         status=status,
     )
@@ -161,9 +164,41 @@ def petition_resend(request: HttpRequest, petition_id: int) -> HttpResponse:
     return render(request, "petitions/resend.html", {"petition": petition, "form": form})
 
 
+def _petition_new_data(request: HttpRequest) -> QueryDict | None:
+    """The form data, with a one-click "address this instead / also" applied."""
+    if request.method != "POST":
+        return None
+    data = request.POST.copy()
+    if instead := data.get("address_instead"):
+        data["authority"] = instead
+        data.setlist("also_to", [])
+    elif also := data.get("also_address"):
+        data.setlist("also_to", [*data.getlist("also_to"), also])
+    return data
+
+
+def _petition_new_initial(request: HttpRequest) -> dict[str, object]:
+    """Start from another petition's text (the "address this instead" link)."""
+    initial: dict[str, object] = {"authority": request.GET.get("authority", "")}
+    source = Petition.objects.filter(
+        pk=request.GET.get("from", "0") if request.GET.get("from", "").isdigit() else 0
+    ).first()
+    if source is not None and source.shows_text:
+        initial |= {
+            "action": source.action,
+            "background": source.background,
+            "details": source.details,
+            "request_action": source.request_action,
+            "request_persons": source.request_persons,
+            "request_court": source.request_court,
+        }
+    return initial
+
+
 @require_http_methods(["GET", "POST"])
 def petition_new(request: HttpRequest) -> HttpResponse:
-    form = PetitionForm(request.POST or None)
+    form = PetitionForm(_petition_new_data(request), initial=_petition_new_initial(request))
+    refused: JurisdictionRefused | None = None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -172,6 +207,11 @@ def petition_new(request: HttpRequest) -> HttpResponse:
                 background=data["background"],
                 details=data["details"],
                 authority=data["authority"],
+                also_to=list(data["also_to"]),
+                request=PetitionRequest(
+                    data["request_action"], data["request_persons"], data["request_court"]
+                ),
+                request_declined=data["request_declined"],
                 creator_name=data["name"],
                 creator_email=data["email"],
                 postal_code=data["postal_code"],
@@ -181,10 +221,18 @@ def petition_new(request: HttpRequest) -> HttpResponse:
             )
         except ValidationError as invalid:
             form.add_error(None, invalid)
+        except JurisdictionRefused as exc:
+            refused = exc
         else:
             request.session["created_petition"] = petition.pk
             return redirect(reverse("petition-created"))
-    return render(request, "petitions/new.html", {"form": form}, status=400 if form.errors else 200)
+    status = 400 if form.errors or refused else 200
+    return render(
+        request,
+        "petitions/new.html",
+        {"form": form, "refused": refused.check if refused else None},
+        status=status,
+    )
 
 
 @require_GET

@@ -73,7 +73,7 @@ def tally_run(*, limit: int | None = None, now: datetime | None = None) -> Tally
             )
             petition = Petition.objects.select_related("policy").get(pk=petition_id)
             report.milestones += len(milestones_fire(petition=petition, now=now))
-        TallyState.objects.update_or_create(id=1, defaults={"last_run_at": now})
+        TallyState.objects.update_or_create(id=1, defaults={"last_run_at": timezone.now()})
     if report.counted:
         logger.info("tally counted=%s petitions=%s", report.counted, len(report.petitions))
     return report

@@ -7,6 +7,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from petitio.petitions.forms import ResendForm
+from petitio.petitions.services import JurisdictionRefused
 from petitio.petitions.views import petition_public
 from petitio.signatures.services import (
     TokenRefused,
@@ -43,6 +44,18 @@ def signature_confirm_page(request: HttpRequest, petition_id: int, token: str) -
             request.session["confirmed_creator"] = signature.is_creator
             return redirect("signature-confirmed", petition.pk)
         found = signature_token_lookup(petition=petition, token=token)
+    except JurisdictionRefused as refused:
+        return render(
+            request,
+            "signatures/confirm_refused.html",
+            {
+                "petition": petition,
+                "title": "This petition cannot be published as it is",
+                "explanation": str(refused),
+                "can_resend": False,
+            },
+            status=409,
+        )
     except TokenRefused as refused:
         title, explanation = REFUSALS[refused.reason]
         status = 410 if refused.reason in ("used", "expired", "closed") else 404
