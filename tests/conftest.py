@@ -62,9 +62,21 @@ def mailbox(settings) -> Iterator[Mailbox]:
         controller.stop()
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Load the authority registry once into the test database.
+
+    Tests run in transactions that roll back, so it stays; a transactional
+    test flushes it, and the ``registry`` fixture loads it again then.
+    """
+    with django_db_blocker.unblock():
+        authorities_load()
+
+
 @pytest.fixture
 def registry(db) -> None:
-    authorities_load()
+    if not Authority.objects.filter(slug="us-president").exists():
+        authorities_load()
 
 
 @pytest.fixture

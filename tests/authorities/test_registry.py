@@ -19,6 +19,18 @@ from petitio.authorities.services import (
 )
 
 
+@pytest.fixture(autouse=True)
+def empty_registry(request):
+    """These tests load the registry themselves: start each from empty tables
+    (the session loads it once for every other test; this rolls back)."""
+    if "django_db" not in {m.name for m in request.node.iter_markers()}:
+        return
+    request.getfixturevalue("db")
+    Authority.objects.all().delete()
+    ResponsePolicy.objects.all().delete()
+
+
+
 def shipped() -> dict:
     return yaml.safe_load(DEFAULT_REGISTRY_PATH.read_text(encoding="utf-8"))
 

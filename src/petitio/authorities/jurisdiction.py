@@ -94,9 +94,10 @@ def _explain(authority: Authority, power: Power | None, action: str, court: str)
             f"{authority.name} can grant {wanted} for a conviction in {court_label(court)}: "
             f"{power.scope} ({power.citation}){note}."
         )
+    note = "" if power.confirmed else " (this rule's source is not yet confirmed)"
     return (
         f"{authority.name} cannot grant {wanted} for a conviction in {court_label(court)}. "
-        f"Its power covers only: {power.scope} ({power.citation})."
+        f"Its power covers only: {power.scope} ({power.citation}).{note}"
     )
 
 
@@ -127,7 +128,7 @@ def jurisdiction_check(
 
 
 _CLEMENCY_WORDS = re.compile(
-    r"(?i:\b(pardons?|pardoning|clemency|commut(e|es|ed|ing|ation)|exonerat(e|es|ed|ion))\b)"
+    r"(?i:\b(pardons?|pardon(ed|ing)|clemency|commut(e|es|ed|ing|ation)|exonerat(e|es|ed|ion))\b)"
     r"|(?i:\b(free|release)\s+)(?!(?i:school|public|speech|parking|tuition|transport|"
     r"health|care|meals?|wifi|access|of|from|up|the|a|an)\b)"
     r"((?i:him|her|them)\b|[A-Z][a-z]+\s+[A-Z][a-z]+)"
