@@ -75,7 +75,9 @@ def confirm(signature: Signature, *, now: datetime | None = None) -> Signature:
     return signature_confirm(petition=signature.petition, token=token, now=now)
 
 
-def published_petition(authority: Authority, *, now: datetime | None = None, **overrides) -> Petition:
+def published_petition(
+    authority: Authority, *, now: datetime | None = None, **overrides
+) -> Petition:
     """A petition its creator confirmed: gathering (and open, without moderation)."""
     petition = draft_petition(authority, now=now, **overrides)
     confirm(Signature.objects.get(petition=petition, is_creator=True), now=now)

@@ -73,6 +73,12 @@ def new_page(browser: Browser) -> Iterator[Callable[[], Page]]:
         context = browser.new_context()
         context.set_default_timeout(DEFAULT_TIMEOUT_MS)
         context.set_default_navigation_timeout(DEFAULT_TIMEOUT_MS)
+        # Chromium fetches /favicon.ico on its own after each page load. Answer
+        # it in the browser so that no request reaches the live server behind
+        # the test's back: with SQLite the live server shares the test's
+        # in-memory connection, and every server request should be over by
+        # the time the action that caused it returns.
+        context.route("**/favicon.ico", lambda route: route.fulfill(status=204))
         contexts.append(context)
         return context.new_page()
 

@@ -45,8 +45,12 @@ def test_petition_created_signed_counted_and_answered_by_email(client, council, 
     for name in ("ann", "bob", "cy"):
         answer = client.post(
             reverse("petition-sign", args=[petition.pk]),
-            {"name": name.title(), "email": f"{name}@example.org", "postal_code": "10001",
-             "country": "US"},
+            {
+                "name": name.title(),
+                "email": f"{name}@example.org",
+                "postal_code": "10001",
+                "country": "US",
+            },
         )
         assert answer.status_code == 302
     deliver_all()

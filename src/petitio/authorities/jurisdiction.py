@@ -128,7 +128,7 @@ def jurisdiction_check(
 
 
 _CLEMENCY_WORDS = re.compile(
-    r"(?i:\b(pardons?|pardon(ed|ing)|clemency|commut(e|es|ed|ing|ation)|exonerat(e|es|ed|ion))\b)"
+    r"(?i:\b(pardons?|pardon(ed|ing)|clemency|commut(e|es|ed|ing|ation)|exonerat(e|es|ed|ing|ion))\b)"
     r"|(?i:\b(free|release)\s+)(?!(?i:school|public|speech|parking|tuition|transport|"
     r"health|care|meals?|wifi|access|of|from|up|the|a|an)\b)"
     r"((?i:him|her|them)\b|[A-Z][a-z]+\s+[A-Z][a-z]+)"

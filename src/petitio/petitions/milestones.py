@@ -98,7 +98,8 @@ def _milestone_effects(
         _move(
             petition,
             State.AWAITING_RESPONSE,
-            [State.GATHERING, State.OPEN, State.CLOSED],
+            # RESPONDED too: another addressee may have answered already.
+            [State.GATHERING, State.OPEN, State.CLOSED, State.RESPONDED],
             "response_owed",
             listed_at=petition.listed_at or now,
         )
