@@ -32,3 +32,23 @@ def jobs() -> list[Job]:
         Job("overdue", 60.0, responses_overdue_notify),
         Job("reconcile", 600.0, tally_reconcile),
     ]
+
+
+def job_run(name: str) -> Any:
+    """Run one job and log one JSON line about it (name, duration, outcome)."""
+    import logging
+    import time
+
+    logger = logging.getLogger("petitio.jobs")
+    job = next(job for job in jobs() if job.name == name)
+    started = time.monotonic()
+    try:
+        result = job.run()
+    except Exception:
+        logger.exception("job failed", extra={"job": name})
+        raise
+    logger.info(
+        "job done",
+        extra={"job": name, "duration_ms": round((time.monotonic() - started) * 1000, 1)},
+    )
+    return result

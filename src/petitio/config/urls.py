@@ -1,7 +1,11 @@
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path
+from django_otp.admin import OTPAdminSite
+from django_otp.forms import OTPAuthenticationForm
 
+from petitio.config import metrics, observability
 from petitio.moderation import views as moderation
 from petitio.notifications import views as notifications
 from petitio.petitions import views as petitions
@@ -12,6 +16,7 @@ urlpatterns = [
     path("", petitions.home, name="home"),
     path("petitions/", petitions.petition_list, name="petition-list"),
     path("petitions/new/", petitions.petition_new, name="petition-new"),
+    path("petitions/similar.json", petitions.petition_similar_json, name="petition-similar"),
     path("petitions/new/check-your-email/", petitions.petition_created, name="petition-created"),
     path("petitions/<int:petition_id>/", petitions.petition_detail, name="petition-detail"),
     path("petitions/<int:petition_id>/sign/", petitions.petition_sign, name="petition-sign"),
@@ -48,10 +53,23 @@ urlpatterns = [
         name="moderation-decide",
     ),
     path("unsubscribe/<str:token>/", notifications.unsubscribe, name="unsubscribe"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(
+            # Staff log in with a password and a TOTP code when 2-step is required.
+            authentication_form=OTPAuthenticationForm if settings.ADMIN_REQUIRES_OTP else None
+        ),
+        name="login",
+    ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("admin/", admin.site.urls),
+    path(settings.ADMIN_PATH, admin.site.urls),
+    path("healthz", observability.healthz, name="healthz"),
+    path("readyz", observability.readyz, name="readyz"),
+    path("metrics", metrics.metrics_view, name="metrics"),
 ]
+
+if settings.ADMIN_REQUIRES_OTP:
+    admin.site.__class__ = OTPAdminSite
 
 handler400 = "petitio.config.errors.bad_request"
 handler403 = "petitio.config.errors.forbidden"

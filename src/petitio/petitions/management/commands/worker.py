@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import signal
 import time
 from typing import Any
@@ -10,9 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
-from petitio.config.schedule import jobs
-
-logger = logging.getLogger("petitio.worker")
+from petitio.config.schedule import job_run, jobs
 
 
 class Command(BaseCommand):
@@ -39,9 +36,9 @@ class Command(BaseCommand):
                     continue
                 due[job.name] = now + job.every_seconds
                 try:
-                    job.run()
-                except Exception:
-                    logger.exception("job %s failed; it runs again at its next time", job.name)
+                    job_run(job.name)
+                except Exception:  # noqa: S110 - logged by job_run; it runs again next time
+                    pass
                 finally:
                     close_old_connections()
             if once:

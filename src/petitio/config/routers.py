@@ -1,0 +1,45 @@
+"""Send reads to a replica when one is configured, for read-only requests.
+
+A GET or HEAD request (pages, the API's lists) reads from the replica; any
+other request, and every job and command, uses the primary, so a signer
+never reads a replica that has not yet seen their own write.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from typing import Any
+
+from django.conf import settings
+
+reads_from_replica: ContextVar[bool] = ContextVar("reads_from_replica", default=False)
+
+
+class ReplicaRouter:
+    def db_for_read(self, model: type, **hints: Any) -> str | None:
+        if reads_from_replica.get() and "replica" in settings.DATABASES:
+            return "replica"
+        return None
+
+    def db_for_write(self, model: type, **hints: Any) -> str | None:
+        return "default"
+
+    def allow_relation(self, obj1: Any, obj2: Any, **hints: Any) -> bool | None:
+        return True
+
+    def allow_migrate(self, db: str, app_label: str, **hints: Any) -> bool | None:
+        return db == "default"
+
+
+class ReadOnlyRequestsUseReplica:
+    """Middleware: mark GET/HEAD requests as free to read from the replica."""
+
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: Any) -> Any:
+        token = reads_from_replica.set(request.method in ("GET", "HEAD"))
+        try:
+            return self.get_response(request)
+        finally:
+            reads_from_replica.reset(token)
