@@ -24,6 +24,8 @@ def petition_list_public(
     *, query: str = "", state: str = "", authority: str = ""
 ) -> QuerySet[Petition]:
     """Petitions anyone can find: listed ones, and rejected ones (with reasons)."""
+    # PostgreSQL cannot compare text with NUL; no stored text contains one anyway.
+    query, authority = query.replace("\x00", " "), authority.replace("\x00", "")
     petitions = Petition.objects.filter(
         Q(state__in=LISTED_STATES, listed_at__isnull=False) | Q(state=State.REJECTED)
     )

@@ -172,6 +172,21 @@ def petition_jurisdiction_check(
     return check
 
 
+def petition_preview_check(
+    *,
+    authorities: Sequence[Authority],
+    request: PetitionRequest | None,
+    request_declined: bool,
+    text: str,
+) -> None:
+    """The checks ``petition_create`` makes on the request, without creating anything."""
+    cleaned = petition_request_validate(
+        request=request, declined=request_declined, text={"text": text}
+    )
+    if cleaned is not None:
+        petition_jurisdiction_check(request=cleaned, authorities=authorities)
+
+
 def petition_create(
     *,
     action: str,
@@ -323,7 +338,7 @@ def petition_reject(
     return petition_transition(
         petition=petition,
         to_state=to_state,
-        allowed_from=[State.DRAFT, *SIGNABLE_STATES, State.CLOSED, State.REJECTED],
+        allowed_from=[*SIGNABLE_STATES, State.CLOSED, State.REJECTED],
         action="rejected",
         actor=by,
         reason=f"{reason.label}. {details}".strip(),

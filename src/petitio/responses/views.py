@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from petitio.authorities.models import Authority
 from petitio.authorities.rules import is_official_of
-from petitio.petitions.models import Addressee
+from petitio.petitions.models import PUBLIC_TEXT_STATES, Addressee
 from petitio.petitions.selectors import addressees_overdue, addressees_owing_response
 from petitio.responses.models import Response
 from petitio.responses.services import ResponseRefused, response_publish
@@ -25,7 +25,9 @@ class ResponseForm(forms.Form):
 
 @require_GET
 def response_list(request: HttpRequest) -> HttpResponse:
-    responses = Response.objects.select_related("addressee__petition", "addressee__authority")
+    responses = Response.objects.select_related(
+        "addressee__petition", "addressee__authority"
+    ).filter(addressee__petition__state__in=PUBLIC_TEXT_STATES)
     return render(request, "responses/list.html", {"responses": responses[:100]})
 
 
