@@ -60,6 +60,8 @@ INSTALLED_APPS = [
     "petitio.responses",
     "petitio.moderation",
     "petitio.notifications",
+    "petitio.api",
+    "ninja",
 ]
 
 MIDDLEWARE = [

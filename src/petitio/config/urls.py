@@ -5,6 +5,7 @@ from django.urls import path
 from django_otp.admin import OTPAdminSite
 from django_otp.forms import OTPAuthenticationForm
 
+from petitio.api.v1 import api as api_v1
 from petitio.config import metrics, observability
 from petitio.moderation import views as moderation
 from petitio.notifications import views as notifications
@@ -63,6 +64,7 @@ urlpatterns = [
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(settings.ADMIN_PATH, admin.site.urls),
+    path("api/v1/", api_v1.urls),
     path("healthz", observability.healthz, name="healthz"),
     path("readyz", observability.readyz, name="readyz"),
     path("metrics", metrics.metrics_view, name="metrics"),
