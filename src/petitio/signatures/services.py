@@ -172,7 +172,7 @@ def signature_insert(
 
 def _enqueue_confirmation(signature: Signature, now: datetime) -> None:
     outbox_enqueue(
-        key=f"confirm:{signature.pk}:{int(now.timestamp())}",
+        key=f"confirm:{signature.pk}:{now.isoformat()}",
         kind="signature_confirm",
         to_email=signature.email,
         petition=signature.petition,
@@ -263,7 +263,9 @@ def signature_token_issue(*, signature: Signature) -> str:
     return token
 
 
-def signature_token_lookup(*, petition: Petition, token: str) -> SignatureToken:
+def signature_token_lookup(
+    *, petition: Petition, token: str, now: datetime | None = None
+) -> SignatureToken:
     """The token behind a confirmation link, or TokenRefused saying why not."""
     if not token or len(token) > 100:
         raise TokenRefused("unknown")
@@ -276,9 +278,9 @@ def signature_token_lookup(*, petition: Petition, token: str) -> SignatureToken:
         raise TokenRefused("unknown")
     if found.used_at is not None or found.signature.state != Signature.State.PENDING:
         raise TokenRefused("used", found.signature)
-    if found.expires_at <= timezone.now():
+    if found.expires_at <= (now or timezone.now()):
         raise TokenRefused("expired", found.signature)
-    if not confirmation_allowed(found.signature.petition):
+    if not confirmation_allowed(found.signature.petition, now):
         raise TokenRefused("closed", found.signature)
     return found
 
@@ -312,7 +314,7 @@ def signature_confirm(*, petition: Petition, token: str, now: datetime | None = 
 
     now = now or timezone.now()
     with transaction.atomic():
-        found = signature_token_lookup(petition=petition, token=token)
+        found = signature_token_lookup(petition=petition, token=token, now=now)
         if not SignatureToken.objects.filter(pk=found.pk, used_at__isnull=True).update(used_at=now):
             raise TokenRefused("used", found.signature)
         signature = found.signature
