@@ -216,7 +216,8 @@ SECURE_REFERRER_POLICY = "same-origin"
 EMAIL_BACKEND = os.environ.get(
     "EMAIL_BACKEND",
     "django.core.mail.backends.smtp.EmailBackend"
-    if os.environ.get("EMAIL_HOST")
+    # Production never prints emails (addresses and tokens) to a log.
+    if os.environ.get("EMAIL_HOST") or PRODUCTION
     else "django.core.mail.backends.console.EmailBackend",
 )
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "127.0.0.1")
