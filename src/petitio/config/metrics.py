@@ -7,6 +7,7 @@ database at scrape time, so they are the same whichever process answers.
 
 from __future__ import annotations
 
+import hmac
 import ipaddress
 from collections.abc import Iterator
 
@@ -78,16 +79,38 @@ class DatabaseFigures(Collector):
 REGISTRY.register(DatabaseFigures())
 
 
+# Where a scraper on the deployment's own network connects from: loopback and
+# the RFC 1918 / unique-local ranges. (ipaddress's is_private also covers the
+# documentation, benchmarking and reserved ranges, which are nobody's network.)
+_INTERNAL_NETWORKS = tuple(
+    ipaddress.ip_network(network)
+    for network in (
+        "127.0.0.0/8",
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "::1/128",
+        "fc00::/7",
+    )
+)
+
+
 def _allowed(request: HttpRequest) -> bool:
     token = settings.METRICS_TOKEN
-    if token and request.headers.get("Authorization", "") == f"Bearer {token}":
+    offered = request.headers.get("Authorization", "")
+    if token and hmac.compare_digest(offered.encode(), f"Bearer {token}".encode()):
         return True
+    if "X-Forwarded-For" in request.headers or "Forwarded" in request.headers:
+        # It came through the proxy or load balancer, whose own (internal)
+        # address says nothing about the client: only the token opens it.
+        return False
     try:
-        return ipaddress.ip_address(request.META.get("REMOTE_ADDR", "")).is_private or (
-            ipaddress.ip_address(request.META.get("REMOTE_ADDR", "")).is_loopback
-        )
+        address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
     except ValueError:
         return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    return any(address in network for network in _INTERNAL_NETWORKS)
 
 
 def metrics_view(request: HttpRequest) -> HttpResponse:

@@ -32,14 +32,34 @@ class ReplicaRouter:
 
 
 class ReadOnlyRequestsUseReplica:
-    """Middleware: mark GET/HEAD requests as free to read from the replica."""
+    """Middleware: mark GET/HEAD requests as free to read from the replica.
+
+    After a write, the browser reads from the primary for a few seconds (a
+    short cookie), so the page a POST redirects to never comes from a replica
+    that has not caught up with it.
+    """
+
+    COOKIE = "petitio_primary"
+    STICKY_SECONDS = 10
 
     def __init__(self, get_response: Any) -> None:
         self.get_response = get_response
 
     def __call__(self, request: Any) -> Any:
-        token = reads_from_replica.set(request.method in ("GET", "HEAD"))
+        has_replica = "replica" in settings.DATABASES
+        read_only = request.method in ("GET", "HEAD") and self.COOKIE not in request.COOKIES
+        token = reads_from_replica.set(read_only)
         try:
-            return self.get_response(request)
+            response = self.get_response(request)
         finally:
             reads_from_replica.reset(token)
+        if has_replica and request.method not in ("GET", "HEAD"):
+            response.set_cookie(
+                self.COOKIE,
+                "1",
+                max_age=self.STICKY_SECONDS,
+                httponly=True,
+                secure=settings.SESSION_COOKIE_SECURE,
+                samesite="Lax",
+            )
+        return response

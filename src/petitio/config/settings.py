@@ -263,7 +263,10 @@ LOG_FORMAT = os.environ.get("LOG_FORMAT", "json" if PRODUCTION else "plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "petitio.config.observability.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "petitio.config.observability.RequestIdFilter"},
+        "redact": {"()": "petitio.config.observability.RedactFilter"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
         "json": {"()": "petitio.config.observability.JsonFormatter"},
@@ -272,7 +275,7 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": LOG_FORMAT,
-            "filters": ["request_id"],
+            "filters": ["request_id", "redact"],
         }
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
