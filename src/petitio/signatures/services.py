@@ -52,6 +52,19 @@ class Signer:
     country: str
     region: str
 
+    def signature_for(self, petition: Petition, **fields: Any) -> Signature:
+        """An unsaved signature of this signer on ``petition``."""
+        return Signature(
+            petition=petition,
+            name=self.name,
+            email=self.email,
+            email_canonical=self.email_canonical,
+            postal_code=self.postal_code,
+            country=self.country,
+            region=self.region,
+            **fields,
+        )
+
 
 def signer_validate(
     *,
@@ -151,19 +164,14 @@ def signature_insert(
     now = timezone.now()
     try:
         with transaction.atomic():
-            signature = Signature.objects.create(
-                petition=petition,
-                name=signer.name,
-                email=signer.email,
-                email_canonical=signer.email_canonical,
-                postal_code=signer.postal_code,
-                country=signer.country,
-                region=signer.region,
+            signature = signer.signature_for(
+                petition,
                 is_creator=is_creator,
                 created_at=now,
                 last_email_at=now,
                 request_meta=request_meta or {},
             )
+            signature.save(force_insert=True)
             _enqueue_confirmation(signature, now)
     except IntegrityError:
         return None
@@ -348,14 +356,8 @@ def signatures_import_verified(
     with transaction.atomic():
         for signer in signers:
             rows.append(
-                Signature(
-                    petition=petition,
-                    name=signer.name,
-                    email=signer.email,
-                    email_canonical=signer.email_canonical,
-                    postal_code=signer.postal_code,
-                    country=signer.country,
-                    region=signer.region,
+                signer.signature_for(
+                    petition,
                     state=Signature.State.VERIFIED,
                     created_at=verified_at,
                     verified_at=verified_at,
