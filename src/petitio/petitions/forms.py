@@ -49,6 +49,7 @@ class PetitionForm(SignerFields):
         "request_persons",
         "request_court",
         "request_declined",
+        "seen_similar",
     ]
 
     authority = forms.ModelChoiceField(
@@ -78,6 +79,10 @@ class PetitionForm(SignerFields):
         required=False,
         label="Which court convicted them?",
         choices=[("", "Choose the court"), *court_choices()],
+    )
+    seen_similar = forms.BooleanField(
+        required=False,
+        label="I have looked at the similar petitions and mine asks for something different",
     )
     request_declined = forms.BooleanField(
         required=False,

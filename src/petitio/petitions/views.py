@@ -8,14 +8,20 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
 from petitio.authorities.jurisdiction import court_label
 from petitio.authorities.models import Authority
 from petitio.petitions import selectors
 from petitio.petitions.forms import PetitionForm, ResendForm, SignatureForm
 from petitio.petitions.models import Petition, State
-from petitio.petitions.services import JurisdictionRefused, PetitionRequest, petition_create
+from petitio.petitions.search import SimilarPetition, petitions_similar
+from petitio.petitions.services import (
+    JurisdictionRefused,
+    PetitionRequest,
+    petition_create,
+    petition_preview_check,
+)
 from petitio.signatures.models import TallyState
 from petitio.signatures.services import (
     SigningRefused,
@@ -107,17 +113,28 @@ def _detail(request: HttpRequest, petition: Petition, form: SignatureForm, statu
             "progress": selectors.petition_progress(petition=petition),
             "responses": [a.response for a in petition.addressees.all() if hasattr(a, "response")],
             "count_checked_at": tally.last_run_at if tally else None,
-            "duplicate_of": petition.duplicate_of,
+            "duplicate_of": (
+                petition.duplicate_of
+                if petition.duplicate_of is not None and petition.duplicate_of.shows_text
+                else None
+            ),
             "jurisdiction": selectors.petition_jurisdiction(petition=petition),
+            "similar": petitions_similar(
+                text=f"{petition.action} {petition.background}", exclude_id=petition.pk
+            )
+            if petition.shows_text
+            else [],
             "jurisdiction_court": court_label(petition.request_court),
         },
         status=status,
     )
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 def petition_sign(request: HttpRequest, petition_id: int) -> HttpResponse:
     petition = petition_public(petition_id)
+    if request.method == "GET":  # e.g. Enter in the address bar after a refused form
+        return redirect("petition-detail", petition.pk)
     form = SignatureForm(request.POST, eligibility=petition.policy.eligibility)
     if form.is_valid():
         try:
@@ -199,38 +216,53 @@ def _petition_new_initial(request: HttpRequest) -> dict[str, object]:
 def petition_new(request: HttpRequest) -> HttpResponse:
     form = PetitionForm(_petition_new_data(request), initial=_petition_new_initial(request))
     refused: JurisdictionRefused | None = None
+    similar: list[SimilarPetition] = []
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        similar = petitions_similar(text=f"{data['action']} {data['background']}")
+        petition_request = PetitionRequest(
+            data["request_action"], data["request_persons"], data["request_court"]
+        )
         try:
-            petition = petition_create(
-                action=data["action"],
-                background=data["background"],
-                details=data["details"],
-                authority=data["authority"],
-                also_to=list(data["also_to"]),
-                request=PetitionRequest(
-                    data["request_action"], data["request_persons"], data["request_court"]
-                ),
-                request_declined=data["request_declined"],
-                creator_name=data["name"],
-                creator_email=data["email"],
-                postal_code=data["postal_code"],
-                country=data["country"],
-                eligible=data["eligible"],
-                request_meta=request_meta(request),
-            )
+            if similar and not data["seen_similar"]:
+                form.add_error(
+                    "seen_similar",
+                    "Similar petitions exist (listed above). Sign one of them instead, or "
+                    "tick this box to confirm yours asks for something different.",
+                )
+                petition_preview_check(
+                    authorities=[data["authority"], *data["also_to"]],
+                    request=petition_request,
+                    request_declined=data["request_declined"],
+                    text=data["action"] + " " + data["background"],
+                )
+            else:
+                petition = petition_create(
+                    action=data["action"],
+                    background=data["background"],
+                    details=data["details"],
+                    authority=data["authority"],
+                    also_to=list(data["also_to"]),
+                    request=petition_request,
+                    request_declined=data["request_declined"],
+                    creator_name=data["name"],
+                    creator_email=data["email"],
+                    postal_code=data["postal_code"],
+                    country=data["country"],
+                    eligible=data["eligible"],
+                    request_meta=request_meta(request),
+                )
+                request.session["created_petition"] = petition.pk
+                return redirect(reverse("petition-created"))
         except ValidationError as invalid:
             form.add_error(None, invalid)
         except JurisdictionRefused as exc:
             refused = exc
-        else:
-            request.session["created_petition"] = petition.pk
-            return redirect(reverse("petition-created"))
     status = 400 if form.errors or refused else 200
     return render(
         request,
         "petitions/new.html",
-        {"form": form, "refused": refused.check if refused else None},
+        {"form": form, "refused": refused.check if refused else None, "similar": similar},
         status=status,
     )
 
@@ -261,3 +293,24 @@ def petition_count(request: HttpRequest, petition_id: int) -> JsonResponse:
     )
     response["Cache-Control"] = "public, max-age=2"
     return response
+
+
+@require_GET
+def petition_similar_json(request: HttpRequest) -> JsonResponse:
+    """Similar petitions for the text a creator is typing (progressive enhancement)."""
+    text = request.GET.get("q", "")[:1000]
+    found = petitions_similar(text=text, limit=5)
+    return JsonResponse(
+        {
+            "petitions": [
+                {
+                    "id": s.petition.pk,
+                    "action": s.petition.action,
+                    "state": s.petition.get_state_display(),
+                    "signature_count": s.petition.signature_count,
+                    "url": reverse("petition-detail", args=[s.petition.pk]),
+                }
+                for s in found
+            ]
+        }
+    )
