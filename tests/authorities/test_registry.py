@@ -30,7 +30,6 @@ def empty_registry(request):
     ResponsePolicy.objects.all().delete()
 
 
-
 def shipped() -> dict:
     return yaml.safe_load(DEFAULT_REGISTRY_PATH.read_text(encoding="utf-8"))
 
