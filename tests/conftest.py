@@ -12,6 +12,7 @@ from email.message import EmailMessage
 
 import pytest
 from aiosmtpd.controller import Controller
+from django.core.cache import cache
 from django.db import connection
 
 from petitio.authorities.models import Authority, Milestone, ResponsePolicy
@@ -114,3 +115,11 @@ def council(registry) -> Authority:
         contact_email="clerk@council.example.org",
         policy=policy,
     )
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache() -> Iterator[None]:
+    """Each test starts with an empty cache (ids are reused between tests)."""
+    cache.clear()
+    yield
+    cache.clear()

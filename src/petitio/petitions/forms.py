@@ -26,7 +26,11 @@ class SignerFields(forms.Form):
         strip=False,
         widget=forms.TextInput(attrs={"autocomplete": "postal-code"}),
     )
-    country = forms.CharField(label="Country", widget=forms.Select(choices=country_choices()))
+    country = forms.CharField(
+        label="Country",
+        # A callable: the ~250 choices are not copied into every form instance.
+        widget=forms.Select(choices=country_choices),  # type: ignore[arg-type]
+    )
     eligible = forms.BooleanField(required=False)
 
     def __init__(self, *args, eligibility: str = "", **kwargs) -> None:

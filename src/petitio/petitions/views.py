@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
@@ -15,7 +16,7 @@ from petitio.authorities.models import Authority
 from petitio.petitions import selectors
 from petitio.petitions.forms import PetitionForm, ResendForm, SignatureForm
 from petitio.petitions.models import Petition, State
-from petitio.petitions.search import SimilarPetition, petitions_similar
+from petitio.petitions.search import SUGGESTED_STATES, SimilarPetition, petitions_similar
 from petitio.petitions.services import (
     JurisdictionRefused,
     PetitionRequest,
@@ -101,6 +102,23 @@ def petition_detail(request: HttpRequest, petition_id: int) -> HttpResponse:
     return _detail(request, petition, form, status=status)
 
 
+def _similar_cached(petition: Petition) -> list[SimilarPetition]:
+    """Similar petitions for a petition page, recomputed at most once a minute:
+    a full-text search on every view of a viral petition would cost more than
+    the rest of the page."""
+    key = f"petitio:similar:{petition.pk}"
+    ids = cache.get(key)
+    if ids is None:
+        found = petitions_similar(
+            text=f"{petition.action} {petition.background}", exclude_id=petition.pk
+        )
+        cache.set(key, [s.petition.pk for s in found], 60)
+        return found
+    # States change within the minute: a petition hidden since is not shown.
+    petitions = Petition.objects.filter(state__in=SUGGESTED_STATES).in_bulk(ids)
+    return [SimilarPetition(petitions[pk], 0.0) for pk in ids if pk in petitions]
+
+
 def _detail(request: HttpRequest, petition: Petition, form: SignatureForm, status: int = 200):
     tally = TallyState.objects.filter(id=1).first()
     return render(
@@ -119,11 +137,7 @@ def _detail(request: HttpRequest, petition: Petition, form: SignatureForm, statu
                 else None
             ),
             "jurisdiction": selectors.petition_jurisdiction(petition=petition),
-            "similar": petitions_similar(
-                text=f"{petition.action} {petition.background}", exclude_id=petition.pk
-            )
-            if petition.shows_text
-            else [],
+            "similar": _similar_cached(petition) if petition.shows_text else [],
             "jurisdiction_court": court_label(petition.request_court),
         },
         status=status,
