@@ -59,7 +59,8 @@ def service_unavailable(request: HttpRequest) -> HttpResponse:
         request,
         503,
         "Please try again in a moment",
-        "The site is busy or restarting. What you submitted was not saved; please send it again.",
+        "The site is busy or restarting. What you submitted may not have been saved; "
+        "sending it again is safe (you are never counted twice).",
     )
     response["Retry-After"] = "5"
     return response

@@ -239,7 +239,7 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CACHES = {
     "default": (
         {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "petitio.config.cache.FailOpenRedisCache",
             "LOCATION": os.environ["REDIS_URL"],
         }
         if os.environ.get("REDIS_URL")
