@@ -15,7 +15,7 @@ from aiosmtpd.controller import Controller
 from django.core.cache import cache
 from django.db import connection
 
-from petitio.authorities.models import Authority, Milestone, ResponsePolicy
+from petitio.authorities.models import Authority
 from petitio.authorities.services import authorities_load
 
 
@@ -98,22 +98,18 @@ def on_postgresql() -> bool:
 def council(registry) -> Authority:
     """A small authority whose thresholds a test can reach with a handful of signers:
     listed at 3 signatures, a response owed at 5 (within 30 days, due 10 days later)."""
-    policy = ResponsePolicy.objects.create(
-        slug="small-council", name="Small council", open_days=30, late_confirmation_hours=24
-    )
-    Milestone.objects.create(policy=policy, kind="listing", signatures=3, window_days=30)
-    Milestone.objects.create(
-        policy=policy, kind="response", signatures=5, window_days=30, response_days=10
-    )
-    return Authority.objects.create(
+    from tests.factories import small_authority
+
+    return small_authority(
         slug="small-council",
         name="Small Town Council",
         kind="council",
-        country="US",
-        region="Wisconsin",
         city="Smallville",
         contact_email="clerk@council.example.org",
-        policy=policy,
+        milestones=[
+            {"kind": "listing", "signatures": 3, "window_days": 30},
+            {"kind": "response", "signatures": 5, "window_days": 30, "response_days": 10},
+        ],
     )
 
 

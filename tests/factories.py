@@ -10,7 +10,7 @@ import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 
-from petitio.authorities.models import Authority, Official
+from petitio.authorities.models import Authority, Milestone, Official, ResponsePolicy
 from petitio.notifications.delivery import outbox_drain
 from petitio.petitions.models import Petition
 from petitio.petitions.services import petition_approve, petition_create
@@ -144,3 +144,16 @@ def confirm_link(message) -> tuple[int, str]:
 def deliver_all() -> None:
     while outbox_drain(max_seconds=30).handled:
         pass
+
+
+def small_authority(*, slug: str, name: str, milestones: list[dict], **fields) -> Authority:
+    """An authority with its own 30-day policy whose milestones (kind,
+    signatures, window_days, response_days) a test reaches with a few signers."""
+    policy = ResponsePolicy.objects.create(
+        slug=slug, name=name, open_days=30, late_confirmation_hours=24
+    )
+    for milestone in milestones:
+        Milestone.objects.create(policy=policy, **milestone)
+    fields.setdefault("country", "US")
+    fields.setdefault("region", "Wisconsin")
+    return Authority.objects.create(slug=slug, name=name, policy=policy, **fields)

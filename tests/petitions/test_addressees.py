@@ -10,12 +10,12 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from petitio.authorities.models import Authority, Milestone, ResponsePolicy
+from petitio.authorities.models import Authority
 from petitio.petitions.models import Addressee, MilestoneReached, Petition, State
 from petitio.responses.models import Response
 from petitio.responses.services import response_fanout, response_publish
 from petitio.signatures.models import Signature
-from tests.factories import add_verified, deliver_all, official_of, open_petition
+from tests.factories import add_verified, deliver_all, official_of, open_petition, small_authority
 
 pytestmark = pytest.mark.django_db
 
@@ -24,20 +24,14 @@ pytestmark = pytest.mark.django_db
 def county(registry) -> Authority:
     """A second small authority with other rules than ``council``: no listing
     milestone, a response owed at 8 signatures, due 20 days later."""
-    policy = ResponsePolicy.objects.create(
-        slug="small-county", name="Small county", open_days=30, late_confirmation_hours=24
-    )
-    Milestone.objects.create(
-        policy=policy, kind="response", signatures=8, window_days=30, response_days=20
-    )
-    return Authority.objects.create(
+    return small_authority(
         slug="small-county",
         name="Small County Board",
         kind="county board",
-        country="US",
-        region="Wisconsin",
         contact_email="clerk@county.example.org",
-        policy=policy,
+        milestones=[
+            {"kind": "response", "signatures": 8, "window_days": 30, "response_days": 20},
+        ],
     )
 
 
