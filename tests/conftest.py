@@ -17,6 +17,7 @@ from django.db import connection
 
 from petitio.authorities.models import Authority
 from petitio.authorities.services import authorities_load
+from petitio.petitions.snapshots import petition_signing_copies_clear
 
 
 @dataclass
@@ -115,7 +116,9 @@ def council(registry) -> Authority:
 
 @pytest.fixture(autouse=True)
 def _empty_cache() -> Iterator[None]:
-    """Each test starts with an empty cache (ids are reused between tests)."""
+    """Each test starts with empty caches (ids are reused between tests)."""
     cache.clear()
+    petition_signing_copies_clear()
     yield
     cache.clear()
+    petition_signing_copies_clear()

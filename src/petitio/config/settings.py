@@ -68,7 +68,7 @@ MIDDLEWARE = [
     "petitio.config.observability.RequestLogMiddleware",
     "petitio.config.routers.ReadOnlyRequestsUseReplica",
     "django.middleware.security.SecurityMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "petitio.config.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "petitio.config.middleware.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -115,7 +115,12 @@ if os.environ.get("DATABASE_REPLICA_URL"):
 DATABASE_ROUTERS = ["petitio.config.routers.ReplicaRouter"]
 if env_bool("DB_POOL", PRODUCTION) and DATABASES["default"]["ENGINE"].endswith("postgresql"):
     # psycopg 3's connection pool, per process; it replaces persistent connections.
+    # No health check when a connection is taken from the pool: it is a round
+    # trip on every request, as costly as the signing INSERT itself. A pooled
+    # connection broken by a database restart fails one request instead (the
+    # 503 "try again" page) and the pool replaces it (docs/deploy.md).
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = env_bool("DB_POOL_CHECK", False)
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": int(os.environ.get("DB_POOL_MIN", "2")),
         "max_size": int(os.environ.get("DB_POOL_MAX", "10")),
@@ -255,6 +260,8 @@ PETITIO = {
     "OUTBOX_MAX_ATTEMPTS": int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "8")),
     "OUTBOX_LEASE_SECONDS": int(os.environ.get("OUTBOX_LEASE_SECONDS", "300")),
     "TALLY_BATCH": int(os.environ.get("TALLY_BATCH", "20000")),
+    # How old the signing path's copy of a petition may be (petitions/snapshots.py).
+    "SIGNING_COPY_SECONDS": float(os.environ.get("SIGNING_COPY_SECONDS", "1")),
 }
 
 # One JSON line per request and per job in production; plain lines in the

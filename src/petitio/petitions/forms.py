@@ -4,6 +4,7 @@ pages, API and commands), and views map service errors back onto the fields."""
 from __future__ import annotations
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django_countries import countries
 
 from petitio.authorities.jurisdiction import court_choices
@@ -12,6 +13,19 @@ from petitio.authorities.models import Authority
 
 def country_choices() -> list[tuple[str, str]]:
     return [("", "Choose your country"), *((code, name) for code, name in countries)]
+
+
+def form_errors_add(form: forms.Form, invalid: ValidationError) -> None:
+    """Show a service's ValidationError on a bound form, beside the form's own
+    errors: a field the form already flagged (e.g. "This field is required.")
+    keeps its message instead of getting a second one."""
+    form.is_valid()
+    if not hasattr(invalid, "error_dict"):
+        form.add_error(None, invalid)
+        return
+    for field, errors in invalid.error_dict.items():
+        if field not in form.errors:
+            form.add_error(field if field in form.fields else None, errors)
 
 
 class SignerFields(forms.Form):

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.http import Http404
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from petitio.authorities.jurisdiction import JurisdictionCheck, jurisdiction_check
@@ -18,6 +20,15 @@ from petitio.petitions.models import (
     Petition,
     State,
 )
+
+
+def petition_public(petition_id: int, *, allow_draft: bool = False) -> Petition:
+    """A petition with a public page. Drafts have none (404), except for the
+    creator's own confirmation and resend pages."""
+    petition = get_object_or_404(Petition.objects.select_related("policy"), pk=petition_id)
+    if petition.state == State.DRAFT and not allow_draft:
+        raise Http404("No such petition")
+    return petition
 
 
 def petition_list_public(

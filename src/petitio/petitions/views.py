@@ -6,23 +6,25 @@ from django.contrib import messages
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from petitio.authorities.jurisdiction import court_label
 from petitio.authorities.models import Authority
 from petitio.petitions import selectors
-from petitio.petitions.forms import PetitionForm, ResendForm, SignatureForm
+from petitio.petitions.forms import PetitionForm, ResendForm, SignatureForm, form_errors_add
 from petitio.petitions.models import Petition, State
 from petitio.petitions.search import SUGGESTED_STATES, SimilarPetition, petitions_similar
+from petitio.petitions.selectors import petition_public
 from petitio.petitions.services import (
     JurisdictionRefused,
     PetitionRequest,
     petition_create,
     petition_preview_check,
 )
+from petitio.petitions.snapshots import petition_signing_copy
 from petitio.signatures.models import TallyState
 from petitio.signatures.services import (
     SigningRefused,
@@ -38,15 +40,6 @@ def request_meta(request: HttpRequest) -> dict[str, str]:
         "ip": request.META.get("REMOTE_ADDR", ""),
         "user_agent": request.META.get("HTTP_USER_AGENT", "")[:200],
     }
-
-
-def petition_public(petition_id: int, *, allow_draft: bool = False) -> Petition:
-    """A petition with a public page. Drafts have none (404), except for the
-    creator's own confirmation and resend pages."""
-    petition = get_object_or_404(Petition.objects.select_related("policy"), pk=petition_id)
-    if petition.state == State.DRAFT and not allow_draft:
-        raise Http404("No such petition")
-    return petition
 
 
 @require_GET
@@ -146,29 +139,33 @@ def _detail(request: HttpRequest, petition: Petition, form: SignatureForm, statu
 
 @require_http_methods(["GET", "POST"])
 def petition_sign(request: HttpRequest, petition_id: int) -> HttpResponse:
-    petition = petition_public(petition_id)
+    """The signing form's POST: the hottest path of a viral petition.
+
+    The service validates what was posted, so a valid signature costs no form
+    object; the form is built only to show errors, with what was typed.
+    """
+    petition = petition_signing_copy(petition_id)
     if request.method == "GET":  # e.g. Enter in the address bar after a refused form
         return redirect("petition-detail", petition.pk)
-    form = SignatureForm(request.POST, eligibility=petition.policy.eligibility)
-    if form.is_valid():
-        try:
-            signature_create(
-                petition=petition,
-                name=form.cleaned_data["name"],
-                email=form.cleaned_data["email"],
-                postal_code=form.cleaned_data["postal_code"],
-                country=form.cleaned_data["country"],
-                eligible=form.cleaned_data.get("eligible", True),
-                request_meta=request_meta(request),
-            )
-        except SigningRefused as refused:
-            messages.error(request, str(refused))
-            return redirect("petition-detail", petition.pk)
-        except ValidationError as invalid:
-            form.add_error(None, invalid)
-        else:
-            return redirect("petition-check-email", petition.pk)
-    return _detail(request, petition, form, status=400)
+    posted = request.POST
+    try:
+        signature_create(
+            petition=petition,
+            name=posted.get("name", ""),
+            email=posted.get("email", ""),
+            postal_code=posted.get("postal_code", ""),
+            country=posted.get("country", ""),
+            eligible=SignatureForm.base_fields["eligible"].to_python(posted.get("eligible")),
+            request_meta=request_meta(request),
+        )
+    except SigningRefused as refused:
+        messages.error(request, str(refused))
+        return redirect("petition-detail", petition.pk)
+    except ValidationError as invalid:
+        form = SignatureForm(posted, eligibility=petition.policy.eligibility)
+        form_errors_add(form, invalid)
+        return _detail(request, petition, form, status=400)
+    return redirect("petition-check-email", petition.pk)
 
 
 @require_GET

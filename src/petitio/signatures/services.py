@@ -17,7 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django_countries import countries
@@ -27,6 +27,12 @@ from petitio.notifications.services import outbox_enqueue
 from petitio.petitions.models import Petition, State
 from petitio.petitions.validators import no_formula_prefix, no_url, text_clean
 from petitio.signatures.canonical import email_canonicalize
+from petitio.signatures.insert import (
+    CONFIRM_KIND,
+    NewSignature,
+    confirmation_key,
+    signature_insert_sql,
+)
 from petitio.signatures.models import Signature, SignatureToken
 
 
@@ -156,32 +162,32 @@ def signature_insert(
     signer: Signer,
     is_creator: bool = False,
     request_meta: dict[str, Any] | None = None,
-) -> Signature | None:
+    require_signable: bool = False,
+) -> int | None:
     """Insert a pending signature and queue its confirmation email.
 
-    Returns None when the person has already signed (the constraint said so).
+    Returns the new signature's id, or None when nothing was stored: the
+    person has already signed (the constraint said so) or, with
+    ``require_signable``, the petition's row says it takes no signatures now.
     """
-    now = timezone.now()
-    try:
-        with transaction.atomic():
-            signature = signer.signature_for(
-                petition,
-                is_creator=is_creator,
-                created_at=now,
-                last_email_at=now,
-                request_meta=request_meta or {},
-            )
-            signature.save(force_insert=True)
-            _enqueue_confirmation(signature, now)
-    except IntegrityError:
-        return None
-    return signature
+    new = NewSignature(
+        petition_id=petition.pk,
+        name=signer.name,
+        email=signer.email,
+        email_canonical=signer.email_canonical,
+        postal_code=signer.postal_code,
+        country=signer.country,
+        region=signer.region,
+        is_creator=is_creator,
+        request_meta=request_meta or {},
+    )
+    return signature_insert_sql(new, now=timezone.now(), require_signable=require_signable)
 
 
 def _enqueue_confirmation(signature: Signature, now: datetime) -> None:
     outbox_enqueue(
-        key=f"confirm:{signature.pk}:{now.isoformat()}",
-        kind="signature_confirm",
+        key=confirmation_key(signature.pk, now),
+        kind=CONFIRM_KIND,
         to_email=signature.email,
         petition=signature.petition,
         payload={"signature_id": signature.pk},
@@ -230,8 +236,18 @@ def signature_create(
         eligible=eligible,
         policy=petition.policy,
     )
-    if signature_insert(petition=petition, signer=signer, request_meta=request_meta) is None:
-        signature_confirmation_resend(petition=petition, email=signer.email)
+    stored = signature_insert(
+        petition=petition, signer=signer, request_meta=request_meta, require_signable=True
+    )
+    if stored is not None:
+        return
+    # Nothing stored: a duplicate, or the petition stopped taking signatures
+    # after the caller read it (callers may pass a copy up to a second old).
+    current = Petition.objects.select_related("policy").get(pk=petition.pk)
+    refusal = signing_refusal(current)
+    if refusal:
+        raise SigningRefused(refusal)
+    signature_confirmation_resend(petition=current, email=signer.email)
 
 
 def signature_confirmation_resend(*, petition: Petition, email: str) -> None:

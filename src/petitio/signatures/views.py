@@ -7,8 +7,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from petitio.petitions.forms import ResendForm
+from petitio.petitions.selectors import petition_public
 from petitio.petitions.services import JurisdictionRefused
-from petitio.petitions.views import petition_public
 from petitio.signatures.services import (
     TokenRefused,
     signature_confirm,
