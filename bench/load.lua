@@ -143,7 +143,9 @@ local function sign_request()
 end
 
 local function read_request(kind, path)
+  -- a browser that has been on the page before sends its CSRF cookie
   local headers = {}
+  if COOKIE ~= "" then headers["Cookie"] = COOKIE end
   local tag = etags[path]
   if tag ~= nil then
     -- a browser refreshing: revalidate what it has

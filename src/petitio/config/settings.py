@@ -252,6 +252,10 @@ CACHES = {
     )
 }
 
+# How long a public petition page or count.json is served from memory
+# (config/pagecache.py); 0 turns the copy off.
+PAGE_CACHE_SECONDS = float(os.environ.get("PAGE_CACHE_SECONDS", "1"))
+
 # Business timings that are deployment settings rather than policy data.
 PETITIO = {
     "VERIFICATION_TOKEN_DAYS": int(os.environ.get("VERIFICATION_TOKEN_DAYS", "7")),

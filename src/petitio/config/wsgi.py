@@ -3,4 +3,7 @@ import os
 from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "petitio.config.settings")
-application = get_wsgi_application()
+
+from petitio.config.pagecache import PageCache
+
+application = PageCache(get_wsgi_application())

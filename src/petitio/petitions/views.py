@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from petitio.authorities.jurisdiction import court_label
 from petitio.authorities.models import Authority
+from petitio.config.pagecache import page_cache_allow
 from petitio.petitions import selectors
 from petitio.petitions.forms import PetitionForm, ResendForm, SignatureForm, form_errors_add
 from petitio.petitions.models import Petition, State
@@ -92,7 +93,7 @@ def petition_detail(request: HttpRequest, petition_id: int) -> HttpResponse:
     petition = petition_public(petition_id)
     status = 410 if petition.state == State.REMOVED else 200
     form = SignatureForm(eligibility=petition.policy.eligibility)
-    return _detail(request, petition, form, status=status)
+    return page_cache_allow(_detail(request, petition, form, status=status))
 
 
 def _similar_cached(petition: Petition) -> list[SimilarPetition]:
@@ -155,7 +156,7 @@ def petition_sign(request: HttpRequest, petition_id: int) -> HttpResponse:
             email=posted.get("email", ""),
             postal_code=posted.get("postal_code", ""),
             country=posted.get("country", ""),
-            eligible=SignatureForm.base_fields["eligible"].to_python(posted.get("eligible")),
+            eligible=bool(SignatureForm.base_fields["eligible"].to_python(posted.get("eligible"))),
             request_meta=request_meta(request),
         )
     except SigningRefused as refused:
@@ -303,7 +304,7 @@ def petition_count(request: HttpRequest, petition_id: int) -> JsonResponse:
         }
     )
     response["Cache-Control"] = "public, max-age=2"
-    return response
+    return page_cache_allow(response)
 
 
 @require_GET

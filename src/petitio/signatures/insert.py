@@ -98,7 +98,7 @@ def _postgresql_sql(*, require_signable: bool) -> str:
 def signature_insert_sql(new: NewSignature, *, now: datetime, require_signable: bool) -> int | None:
     """Store a pending signature with its confirmation email; its id, or None
     when nothing was stored (signed already or, if required, not signable)."""
-    params = {
+    params: dict[str, Any] = {
         "petition_id": new.petition_id,
         "name": new.name,
         "email": new.email,

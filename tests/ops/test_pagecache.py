@@ -1,0 +1,237 @@
+"""The one-second copy of petition pages and count.json (config/pagecache.py),
+driven through the real WSGI entry point the way gunicorn calls it."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.cookies import SimpleCookie
+from urllib.parse import urlencode
+
+import pytest
+from django.core.handlers.wsgi import WSGIHandler
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
+
+from petitio.config.pagecache import PageCache
+from petitio.petitions.models import Petition, State
+from petitio.signatures.models import Signature
+from tests.factories import add_verified, moderator, open_petition
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+    def header(self, name: str) -> str | None:
+        return next((v for k, v in self.headers if k.lower() == name.lower()), None)
+
+    def set_cookies(self) -> SimpleCookie:
+        jar: SimpleCookie = SimpleCookie()
+        for k, v in self.headers:
+            if k.lower() == "set-cookie":
+                jar.load(v)
+        return jar
+
+    @property
+    def form_token(self) -> str:
+        found = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', self.body)
+        assert found, "no signing form on the page"
+        return found.group(1).decode()
+
+
+@dataclass
+class Clock:
+    now: float = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@dataclass
+class Site:
+    """The WSGI application with a clock the test moves."""
+
+    clock: Clock = field(default_factory=Clock)
+
+    def __post_init__(self) -> None:
+        self.app = PageCache(WSGIHandler(), clock=self.clock)
+
+    def call(
+        self, method: str, path: str, *, cookie: str = "", body: bytes = b"", **extra: str
+    ) -> Answer:
+        path, _, query = path.partition("?")
+        environ = {
+            "REQUEST_METHOD": method,
+            "PATH_INFO": path,
+            "QUERY_STRING": query,
+            "SERVER_NAME": "testserver",
+            "SERVER_PORT": "80",
+            "HTTP_HOST": "testserver",
+            "REMOTE_ADDR": "127.0.0.1",
+            "wsgi.url_scheme": "http",
+            "wsgi.input": io.BytesIO(body),
+            "wsgi.errors": io.StringIO(),
+            "CONTENT_LENGTH": str(len(body)),
+            "CONTENT_TYPE": "application/x-www-form-urlencoded",
+            "HTTP_COOKIE": cookie,
+            **extra,
+        }
+        started: dict = {}
+
+        def start_response(status, headers, exc_info=None):
+            started["status"], started["headers"] = status, headers
+
+        chunks = self.app(environ, start_response)
+        content = b"".join(chunks)
+        return Answer(int(started["status"].split()[0]), started["headers"], content)
+
+    def sign(self, petition: Petition, email: str, *, cookie: str, token: str) -> Answer:
+        form = {
+            "csrfmiddlewaretoken": token,
+            "name": "Ada Lovelace",
+            "email": email,
+            "postal_code": "53703",
+            "country": "US",
+            "eligible": "on",
+        }
+        return self.call(
+            "POST", f"/petitions/{petition.pk}/sign/", cookie=cookie, body=urlencode(form).encode()
+        )
+
+
+@pytest.fixture
+def site(db, settings) -> Iterator[Site]:
+    settings.PAGE_CACHE_SECONDS = 1
+    # As Django's test client does: the requests share the test's transaction.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        yield Site()
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def petition(council) -> Petition:
+    return add_verified(open_petition(council, action="Light the towpath at night"), 3)
+
+
+def count_shown(answer: Answer) -> int:
+    assert answer.status == 200
+    return json.loads(answer.body)["signature_count"]
+
+
+def test_count_is_served_from_the_copy_for_a_second_then_refreshed(site, petition):
+    path = f"/petitions/{petition.pk}/count.json"
+    assert count_shown(site.call("GET", path)) == 4  # the creator and three signers
+    Petition.objects.filter(pk=petition.pk).update(signature_count=40)
+    site.clock.now += 0.5
+    assert count_shown(site.call("GET", path)) == 4
+    site.clock.now += 0.6
+    assert count_shown(site.call("GET", path)) == 40
+
+
+def test_a_refreshing_browser_gets_304_until_the_count_changes(site, petition):
+    path = f"/petitions/{petition.pk}/count.json"
+    first = site.call("GET", path)
+    etag = first.header("ETag")
+    assert etag
+    again = site.call("GET", path, HTTP_IF_NONE_MATCH=etag)
+    assert (again.status, again.body) == (304, b"")
+    Petition.objects.filter(pk=petition.pk).update(signature_count=41)
+    site.clock.now += 2
+    changed = site.call("GET", path, HTTP_IF_NONE_MATCH=etag)
+    assert changed.status == 200
+    assert count_shown(changed) == 41
+    assert changed.header("ETag") != etag
+
+
+def test_each_visitor_gets_a_form_token_for_their_own_cookie_and_can_sign(site, petition):
+    first = site.call("GET", f"/petitions/{petition.pk}/")  # renders the copy
+    first_cookie = first.set_cookies()["csrftoken"].value
+    newcomer = site.call("GET", f"/petitions/{petition.pk}/")  # served from it
+    cookie = newcomer.set_cookies()["csrftoken"]
+    assert cookie.value != first_cookie
+    assert cookie["samesite"] == "Lax"
+    assert newcomer.body.count(b"Light the towpath at night") >= 1
+
+    signed = site.sign(
+        petition,
+        "newcomer@example.org",
+        cookie=f"csrftoken={cookie.value}",
+        token=newcomer.form_token,
+    )
+    assert signed.status == 302
+    assert Signature.objects.filter(petition=petition, email="newcomer@example.org").exists()
+
+    # A token served to one visitor is no good with another visitor's cookie.
+    forged = site.sign(
+        petition,
+        "forged@example.org",
+        cookie=f"csrftoken={first_cookie}",
+        token=newcomer.form_token,
+    )
+    assert forged.status == 403
+    assert not Signature.objects.filter(email="forged@example.org").exists()
+
+
+def test_a_returning_visitor_keeps_their_cookie_and_a_fresh_mask(site, petition):
+    cookie = site.call("GET", f"/petitions/{petition.pk}/").set_cookies()["csrftoken"].value
+    one = site.call("GET", f"/petitions/{petition.pk}/", cookie=f"csrftoken={cookie}")
+    two = site.call("GET", f"/petitions/{petition.pk}/", cookie=f"csrftoken={cookie}")
+    assert "csrftoken" not in one.set_cookies()
+    assert one.form_token != two.form_token  # masked afresh: no BREACH-style repetition
+    assert one.header("ETag") == two.header("ETag")
+    assert (
+        site.sign(
+            petition, "back@example.org", cookie=f"csrftoken={cookie}", token=two.form_token
+        ).status
+        == 302
+    )
+
+
+def test_staff_and_visitors_with_a_message_never_get_the_copy(site, petition, client):
+    page = f"/petitions/{petition.pk}/"
+    site.call("GET", page)
+    Petition.objects.filter(pk=petition.pk).update(action="Light the whole towpath")
+    staff = moderator()
+    client.force_login(staff)
+    session = client.cookies["sessionid"].value
+    fresh = site.call("GET", page, cookie=f"sessionid={session}")
+    assert b"Light the whole towpath" in fresh.body
+    assert fresh.header("X-Petitio-Page-Cache") is None
+    with_message = site.call("GET", page, cookie="messages=anything")
+    assert b"Light the whole towpath" in with_message.body
+    anonymous = site.call("GET", page)
+    assert b"Light the towpath at night" in anonymous.body  # still the copy, for a second
+
+
+def test_a_hidden_petitions_text_leaves_the_copy_within_a_second(site, petition):
+    page = f"/petitions/{petition.pk}/"
+    assert b"Light the towpath at night" in site.call("GET", page).body
+    Petition.objects.filter(pk=petition.pk).update(state=State.HIDDEN)
+    site.clock.now += 1.1
+    assert b"Light the towpath at night" not in site.call("GET", page).body
+    assert site.call("GET", f"/petitions/{petition.pk}/count.json").status == 404
+
+
+def test_pages_that_do_not_ask_for_the_copy_are_always_fresh(site, petition):
+    assert b"Light the towpath at night" in site.call("GET", "/petitions/").body
+    Petition.objects.filter(pk=petition.pk).update(action="Mend the lock gates")
+    listing = site.call("GET", "/petitions/")
+    assert b"Mend the lock gates" in listing.body
+    assert listing.header("ETag") is None
+
+
+def test_a_query_string_is_answered_by_django(site, petition):
+    path = f"/petitions/{petition.pk}/count.json"
+    site.call("GET", path)
+    Petition.objects.filter(pk=petition.pk).update(signature_count=7)
+    assert count_shown(site.call("GET", f"{path}?now=1")) == 7
