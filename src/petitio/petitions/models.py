@@ -29,6 +29,9 @@ SIGNABLE_STATES = (
     State.AWAITING_RESPONSE,
     State.RESPONDED,
 )
+# States in which a response may have been published: a signer confirmed
+# then is owed it too.
+RESPONSE_STATES = (State.AWAITING_RESPONSE, State.RESPONDED, State.CLOSED)
 # States whose page shows the petition's text to the public.
 PUBLIC_TEXT_STATES = (*SIGNABLE_STATES, State.CLOSED, State.REJECTED)
 # States that appear in public lists (with listed_at set, except rejected ones).

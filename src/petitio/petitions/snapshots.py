@@ -24,13 +24,14 @@ _copies: dict[int, tuple[float, Petition]] = {}
 MAX_COPIES = 1000
 
 
-def petition_signing_copy(petition_id: int) -> Petition:
-    """The petition a signature is being posted to (Http404 if it has no page)."""
+def petition_signing_copy(petition_id: int, *, allow_draft: bool = False) -> Petition:
+    """The petition a signature or confirmation is posted to (Http404 if it
+    has no page; a draft has one only for its creator's confirmation)."""
     now = time.monotonic()
     found = _copies.get(petition_id)
     if found is not None and found[0] > now:
         return found[1]
-    petition = petition_public(petition_id)
+    petition = petition_public(petition_id, allow_draft=allow_draft)
     if petition.is_signable():
         if len(_copies) >= MAX_COPIES:
             _copies.clear()

@@ -12,7 +12,7 @@ from django.utils import timezone
 from petitio.authorities.rules import is_official_of
 from petitio.moderation.services import audit_record
 from petitio.notifications.services import outbox_enqueue, outbox_enqueue_verified_signers
-from petitio.petitions.models import Addressee, State
+from petitio.petitions.models import RESPONSE_STATES, Addressee, State
 from petitio.petitions.services import (
     TransitionRefused,
     authority_notify,
@@ -117,7 +117,7 @@ def response_fanout(*, response: Response) -> int:
 
 def responses_enqueue_for_signature(*, signature: Signature) -> None:
     """A signer confirmed after a response was published: they get it too."""
-    if signature.petition.state not in (State.RESPONDED, State.AWAITING_RESPONSE, State.CLOSED):
+    if signature.petition.state not in RESPONSE_STATES:
         return
     for response in Response.objects.filter(addressee__petition_id=signature.petition_id):
         outbox_enqueue(

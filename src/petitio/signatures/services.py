@@ -24,16 +24,17 @@ from django_countries import countries
 
 from petitio.authorities.models import ResponsePolicy
 from petitio.notifications.services import outbox_enqueue
-from petitio.petitions.models import Petition, State
+from petitio.petitions.models import RESPONSE_STATES, Petition, State
 from petitio.petitions.validators import no_formula_prefix, no_url, text_clean
 from petitio.signatures.canonical import email_canonicalize
-from petitio.signatures.insert import (
+from petitio.signatures.models import Signature, SignatureToken
+from petitio.signatures.sql import (
     CONFIRM_KIND,
     NewSignature,
     confirmation_key,
+    signature_confirm_sql,
     signature_insert_sql,
 )
-from petitio.signatures.models import Signature, SignatureToken
 
 
 class SigningRefused(Exception):
@@ -332,11 +333,27 @@ def signature_confirm(*, petition: Petition, token: str, now: datetime | None = 
 
     The token is used once: of two simultaneous confirmations one wins and the
     other is told the link was used. The count moves at the next tally.
+
+    ``petition`` may be a copy a second old (petitions/snapshots.py): on a
+    signable petition one statement does the work and checks the row itself;
+    everything else (a refusal to explain, a creator's draft, a grace period,
+    a petition owing or having a response) goes the ORM's way, atomically.
     """
     from petitio.petitions.services import petition_publish
     from petitio.responses.services import responses_enqueue_for_signature
 
     now = now or timezone.now()
+    if petition.is_signable(now) and petition.state not in RESPONSE_STATES:
+        token_hash = _token_hash(token)
+        done = signature_confirm_sql(petition_id=petition.pk, token_hash=token_hash, now=now)
+        if done is not None:
+            signature, state_now = done
+            signature.petition = petition
+            if state_now in RESPONSE_STATES:  # a response since ``petition`` was read
+                responses_enqueue_for_signature(
+                    signature=Signature.objects.select_related("petition").get(pk=signature.pk)
+                )
+            return signature
     with transaction.atomic():
         found = signature_token_lookup(petition=petition, token=token, now=now)
         if not SignatureToken.objects.filter(pk=found.pk, used_at__isnull=True).update(used_at=now):

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from petitio.petitions.forms import ResendForm
 from petitio.petitions.selectors import petition_public
 from petitio.petitions.services import JurisdictionRefused
+from petitio.petitions.snapshots import petition_signing_copy
 from petitio.signatures.services import (
     TokenRefused,
     signature_confirm,
@@ -37,7 +38,7 @@ REFUSALS = {
 
 @require_http_methods(["GET", "POST"])
 def signature_confirm_page(request: HttpRequest, petition_id: int, token: str) -> HttpResponse:
-    petition = petition_public(petition_id, allow_draft=True)
+    petition = petition_signing_copy(petition_id, allow_draft=True)
     try:
         if request.method == "POST":
             signature = signature_confirm(petition=petition, token=token)

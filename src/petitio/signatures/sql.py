@@ -1,4 +1,6 @@
-"""The signing write as SQL: one statement on PostgreSQL, two on SQLite.
+"""The two writes of a viral petition as SQL: signing and confirming.
+
+Signing: one statement on PostgreSQL, two on SQLite.
 
 A viral petition's cost is its round trips to the database, not its Python.
 On PostgreSQL the new signature and its confirmation email go into the
@@ -11,6 +13,12 @@ The INSERT reads the petition's row itself: with ``require_signable`` it
 stores nothing unless the petition takes signatures at that moment, so a
 caller may decide what to show from a copy of the petition a second old
 without ever storing a signature on a petition that has just closed.
+
+Confirming: on PostgreSQL one statement uses the token and verifies its
+signature, if the token is unused and unexpired, its signature pending and
+its petition signable (``signature_confirm_sql``); anything else (a refusal
+to explain, a creator publishing a draft, a grace period, SQLite) takes the
+ORM's way in services.
 """
 
 from __future__ import annotations
@@ -25,7 +33,7 @@ from django.db import connection, transaction
 
 from petitio.notifications.services import outbox_enqueue
 from petitio.petitions.models import SIGNABLE_STATES, Petition
-from petitio.signatures.models import Signature
+from petitio.signatures.models import Signature, SignatureToken
 
 CONFIRM_KIND = "signature_confirm"
 
@@ -130,3 +138,41 @@ def signature_insert_sql(new: NewSignature, *, now: datetime, require_signable: 
             payload={"signature_id": row[0]},
         )
         return row[0]
+
+
+@functools.cache
+def _confirm_sql() -> str:
+    return f"""
+        WITH t AS (
+            UPDATE {SignatureToken._meta.db_table} t SET used_at = %(now)s
+            FROM {Signature._meta.db_table} s, {Petition._meta.db_table} p
+            WHERE t.token_hash = %(token_hash)s AND t.used_at IS NULL
+              AND t.expires_at > %(now)s
+              AND s.id = t.signature_id AND s.state = 'pending'
+              AND s.petition_id = %(petition_id)s
+              AND p.id = s.petition_id AND {_signable_condition()}
+            RETURNING t.signature_id, p.state
+        ),
+        s AS (
+            UPDATE {Signature._meta.db_table} SET state = 'verified', verified_at = %(now)s
+            WHERE id IN (SELECT signature_id FROM t) AND state = 'pending'
+            RETURNING *
+        )
+        SELECT s.*, t.state AS petition_state FROM s JOIN t ON t.signature_id = s.id
+    """  # noqa: S608 - table names and constants only; values are parameters
+
+
+def signature_confirm_sql(
+    *, petition_id: int, token_hash: str, now: datetime
+) -> tuple[Signature, str] | None:
+    """Use a token and verify its signature in one round trip, on PostgreSQL.
+
+    Gives the signature as stored and the petition's state as its row said at
+    that moment. None when that is not simply done; the caller then takes the
+    ORM's way, which says why.
+    """
+    if connection.vendor != "postgresql":
+        return None
+    params = {"now": now, "token_hash": token_hash, "petition_id": petition_id}
+    found = list(Signature.objects.db_manager("default").raw(_confirm_sql(), params))
+    return (found[0], getattr(found[0], "petition_state")) if found else None  # noqa: B009
