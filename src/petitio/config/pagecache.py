@@ -51,9 +51,10 @@ StartResponse = Callable[..., Any]
 ResponseT = TypeVar("ResponseT", bound=HttpResponse)
 
 
-def page_cache_allow(response: ResponseT) -> ResponseT:
-    """Mark a response as the same for every visitor who is not logged in."""
-    response[MARKER] = "1"
+def page_cache_allow(response: ResponseT, seconds: float | None = None) -> ResponseT:
+    """Mark a response as the same for every visitor who is not logged in,
+    to be served from the copy for ``seconds`` (at most PAGE_CACHE_SECONDS)."""
+    response[MARKER] = str(settings.PAGE_CACHE_SECONDS if seconds is None else seconds)
     return response
 
 
@@ -148,12 +149,13 @@ class PageCache:
             if close is not None:
                 close()
         headers: list[tuple[str, str]] = captured["headers"]
-        if not any(k.lower() == MARKER.lower() for k, _ in headers):
+        marked = [v for k, v in headers if k.lower() == MARKER.lower()]
+        if not marked:
             return captured["status"], headers, [body]
         kept = [(k, v) for k, v in headers if k.lower() not in DROPPED]
         template = TOKEN_FIELD.sub(b'name="csrfmiddlewaretoken" value="\0"', body)
         return Entry(
-            expires=self.clock() + self.seconds,
+            expires=self.clock() + min(float(marked[0]), self.seconds),
             status=captured["status"],
             headers=kept,
             parts=template.split(b"\0"),

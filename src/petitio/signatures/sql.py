@@ -25,11 +25,13 @@ from __future__ import annotations
 
 import functools
 import json
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import connection, transaction
+import psycopg
+from django.db import DEFAULT_DB_ALIAS, connection, transaction
 
 from petitio.notifications.services import outbox_enqueue
 from petitio.petitions.models import SIGNABLE_STATES, Petition
@@ -93,7 +95,7 @@ def _postgresql_sql(*, require_signable: bool) -> str:
             INSERT INTO notifications_outboxmessage
                 (key, kind, to_email, petition_id, payload, state, attempts,
                  next_attempt_at, created_at, last_error)
-            SELECT 'confirm:' || s.id || ':' || %(stamp)s, '{CONFIRM_KIND}', s.email,
+            SELECT 'confirm:' || s.id || ':' || CAST(%(stamp)s AS text), '{CONFIRM_KIND}', s.email,
                    s.petition_id, jsonb_build_object('signature_id', s.id), 'pending', 0,
                    %(now)s, %(now)s, ''
             FROM s
@@ -120,9 +122,7 @@ def signature_insert_sql(new: NewSignature, *, now: datetime, require_signable: 
         "stamp": now.isoformat(),
     }
     if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(_postgresql_sql(require_signable=require_signable), params)
-            row = cursor.fetchone()
+        row = _execute_prepared(_postgresql_sql(require_signable=require_signable), params)
         return row[0] if row else None
     with transaction.atomic(), connection.cursor() as cursor:
         sql = _signature_sql(require_signable=require_signable, meta_cast="%(request_meta)s")
@@ -156,9 +156,10 @@ def _confirm_sql() -> str:
         s AS (
             UPDATE {Signature._meta.db_table} SET state = 'verified', verified_at = %(now)s
             WHERE id IN (SELECT signature_id FROM t) AND state = 'pending'
-            RETURNING *
+            RETURNING id, petition_id, state, is_creator, verified_at
         )
-        SELECT s.*, t.state AS petition_state FROM s JOIN t ON t.signature_id = s.id
+        SELECT s.id, s.petition_id, s.state, s.is_creator, s.verified_at, t.state
+        FROM s JOIN t ON t.signature_id = s.id
     """  # noqa: S608 - table names and constants only; values are parameters
 
 
@@ -174,5 +175,28 @@ def signature_confirm_sql(
     if connection.vendor != "postgresql":
         return None
     params = {"now": now, "token_hash": token_hash, "petition_id": petition_id}
-    found = list(Signature.objects.db_manager("default").raw(_confirm_sql(), params))
-    return (found[0], getattr(found[0], "petition_state")) if found else None  # noqa: B009
+    row = _execute_prepared(_confirm_sql(), params)
+    if row is None:
+        return None
+    fields = ["id", "petition_id", "state", "is_creator", "verified_at"]
+    return Signature.from_db(DEFAULT_DB_ALIAS, fields, row[:5]), row[5]
+
+
+def _execute_prepared(sql: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
+    """Run one statement as a prepared statement of the pooled connection.
+
+    Django's cursors bind parameters on the client, so PostgreSQL parses and
+    plans the statement on every call; here it is planned once per connection.
+    Errors are Django's (a lost connection is the 503 page), and the statement
+    is logged like any other where queries are logged (tests, debug).
+    """
+    connection.ensure_connection()
+    started = time.monotonic()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(sql, params, prepare=True)
+        row = cursor.fetchone()
+    if connection.queries_logged:
+        connection.queries_log.append(
+            {"sql": " ".join(sql.split()), "time": f"{time.monotonic() - started:.3f}"}
+        )
+    return row

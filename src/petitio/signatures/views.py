@@ -42,7 +42,8 @@ def signature_confirm_page(request: HttpRequest, petition_id: int, token: str) -
     try:
         if request.method == "POST":
             signature = signature_confirm(petition=petition, token=token)
-            request.session["confirmed_creator"] = signature.is_creator
+            if signature.is_creator:  # the next page says their petition is published
+                request.session["confirmed_creator"] = True
             return redirect("signature-confirmed", petition.pk)
         found = signature_token_lookup(petition=petition, token=token)
     except JurisdictionRefused as refused:
