@@ -137,6 +137,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
 DATABASES["default"]["TEST"] = {"NAME": os.environ.get("TEST_DATABASE_NAME") or None}
+# The signing and confirming statements run as prepared statements
+# (signatures/sql.py). Behind PgBouncer in transaction mode that needs
+# PgBouncer 1.21+ with max_prepared_statements set, or DB_PREPARE=off.
+DB_PREPARE = env_bool("DB_PREPARE", True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -31,6 +31,7 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
+from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connection, transaction
 
 from petitio.notifications.services import outbox_enqueue
@@ -193,7 +194,7 @@ def _execute_prepared(sql: str, params: dict[str, Any]) -> tuple[Any, ...] | Non
     connection.ensure_connection()
     started = time.monotonic()
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(sql, params, prepare=True)
+        cursor.execute(sql, params, prepare=settings.DB_PREPARE)
         row = cursor.fetchone()
     if connection.queries_logged:
         connection.queries_log.append(
