@@ -38,7 +38,8 @@ from django.views.decorators.http import require_POST  # noqa: E402
 
 from petitio.petitions.forms import SignatureForm  # noqa: E402
 from petitio.petitions.models import Petition  # noqa: E402
-from petitio.petitions.views import petition_public, request_meta  # noqa: E402
+from petitio.petitions.selectors import petition_public  # noqa: E402
+from petitio.petitions.views import request_meta  # noqa: E402
 from petitio.signatures.canonical import email_canonicalize  # noqa: E402
 from petitio.signatures.models import Signature  # noqa: E402
 from petitio.signatures.services import signer_validate, signing_refusal  # noqa: E402

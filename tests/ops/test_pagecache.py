@@ -235,3 +235,16 @@ def test_a_query_string_is_answered_by_django(site, petition):
     site.call("GET", path)
     Petition.objects.filter(pk=petition.pk).update(signature_count=7)
     assert count_shown(site.call("GET", f"{path}?now=1")) == 7
+
+
+def test_answers_from_the_copy_are_counted_in_the_metrics(site, petition):
+    from petitio.config.metrics import REGISTRY
+
+    def served() -> float:
+        return REGISTRY.get_sample_value("petitio_page_copy_answers_total") or 0.0
+
+    before = served()
+    for _ in range(3):
+        site.call("GET", f"/petitions/{petition.pk}/count.json")
+    site.call("GET", "/petitions/")  # not a shareable page: not from the copy
+    assert served() - before == 3

@@ -31,6 +31,12 @@ LATENCY = Histogram(
     registry=REGISTRY,
 )
 
+# Answers from the page copy (config/pagecache.py) never reach Django, so they
+# are not in petitio_requests; this counts them.
+PAGE_COPIES = Counter(
+    "petitio_page_copy_answers", "Answers served from the page copy", registry=REGISTRY
+)
+
 
 def request_observe(view: str, method: str, status: int, seconds: float) -> None:
     REQUESTS.labels(view, method, str(status)).inc()

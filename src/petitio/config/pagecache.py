@@ -40,6 +40,8 @@ from django.middleware.csrf import (  # type: ignore[attr-defined]
     _mask_cipher_secret,
 )
 
+from petitio.config.metrics import PAGE_COPIES
+
 MARKER = "X-Petitio-Page-Cache"
 TOKEN_FIELD = re.compile(rb'name="csrfmiddlewaretoken" value="([^"]+)"')
 DROPPED = {MARKER.lower(), "set-cookie", "x-request-id", "content-length"}
@@ -174,6 +176,7 @@ class PageCache:
         cookies: dict[str, str],
         start_response: StartResponse,
     ) -> Iterable[bytes]:
+        PAGE_COPIES.inc()
         headers = list(entry.headers)
         etag = entry.digest
         body = entry.parts[0]
