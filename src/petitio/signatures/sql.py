@@ -143,24 +143,40 @@ def signature_insert_sql(new: NewSignature, *, now: datetime, require_signable: 
 
 @functools.cache
 def _confirm_sql() -> str:
+    # Each row is reached by its key: the token by its hash, then its
+    # signature and petition, and only then are the conditions checked (ok).
+    # Left to choose, a generic plan for this prepared statement may look for
+    # the signature among the petition's pending ones, which for a viral
+    # petition is every unconfirmed signer. The UPDATEs re-check their rows
+    # under lock, so two simultaneous confirmations still verify once.
+    token, signature = SignatureToken._meta.db_table, Signature._meta.db_table
     return f"""
-        WITH t AS (
-            UPDATE {SignatureToken._meta.db_table} t SET used_at = %(now)s
-            FROM {Signature._meta.db_table} s, {Petition._meta.db_table} p
-            WHERE t.token_hash = %(token_hash)s AND t.used_at IS NULL
-              AND t.expires_at > %(now)s
-              AND s.id = t.signature_id AND s.state = 'pending'
-              AND s.petition_id = %(petition_id)s
-              AND p.id = s.petition_id AND {_signable_condition()}
-            RETURNING t.signature_id, p.state
+        WITH tok AS MATERIALIZED (
+            SELECT id, signature_id FROM {token} WHERE token_hash = %(token_hash)s
+        ),
+        sig AS MATERIALIZED (
+            SELECT id, petition_id, state FROM {signature}
+            WHERE id = (SELECT signature_id FROM tok)
+        ),
+        ok AS MATERIALIZED (
+            SELECT tok.id AS token_id, sig.id AS signature_id, p.state AS petition_state
+            FROM tok, sig, {Petition._meta.db_table} p
+            WHERE sig.state = 'pending' AND sig.petition_id = %(petition_id)s
+              AND p.id = %(petition_id)s AND {_signable_condition()}
+        ),
+        t AS (
+            UPDATE {token} SET used_at = %(now)s
+            WHERE id = (SELECT token_id FROM ok) AND used_at IS NULL AND expires_at > %(now)s
+            RETURNING signature_id
         ),
         s AS (
-            UPDATE {Signature._meta.db_table} SET state = 'verified', verified_at = %(now)s
-            WHERE id IN (SELECT signature_id FROM t) AND state = 'pending'
+            UPDATE {signature} SET state = 'verified', verified_at = %(now)s
+            WHERE id = (SELECT signature_id FROM t) AND state = 'pending'
             RETURNING id, petition_id, state, is_creator, verified_at
         )
-        SELECT s.id, s.petition_id, s.state, s.is_creator, s.verified_at, t.state
-        FROM s JOIN t ON t.signature_id = s.id
+        SELECT s.id, s.petition_id, s.state, s.is_creator, s.verified_at,
+               (SELECT petition_state FROM ok)
+        FROM s
     """  # noqa: S608 - table names and constants only; values are parameters
 
 
