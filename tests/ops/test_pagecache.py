@@ -248,3 +248,17 @@ def test_answers_from_the_copy_are_counted_in_the_metrics(site, petition):
         site.call("GET", f"/petitions/{petition.pk}/count.json")
     site.call("GET", "/petitions/")  # not a shareable page: not from the copy
     assert served() - before == 3
+
+
+@pytest.mark.parametrize(
+    "cookie", ["", "csrftoken=", "csrftoken=not-a-secret", f"csrftoken={'a' * 64}"]
+)
+def test_a_visitor_without_a_usable_csrf_cookie_gets_a_new_one_that_works(site, petition, cookie):
+    site.call("GET", f"/petitions/{petition.pk}/")  # the copy exists
+    page = site.call("GET", f"/petitions/{petition.pk}/", cookie=cookie)
+    fresh = page.set_cookies()["csrftoken"].value
+    assert len(fresh) == 32
+    signed = site.sign(
+        petition, "cookieless@example.org", cookie=f"csrftoken={fresh}", token=page.form_token
+    )
+    assert signed.status == 302

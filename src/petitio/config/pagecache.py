@@ -35,6 +35,8 @@ from django.conf import settings
 from django.http import HttpResponse
 from django.http.cookie import parse_cookie
 from django.middleware.csrf import (  # type: ignore[attr-defined]
+    CSRF_SECRET_LENGTH,
+    InvalidTokenFormat,
     _check_token_format,
     _get_new_csrf_string,
     _mask_cipher_secret,
@@ -184,7 +186,9 @@ class PageCache:
             secret = cookies.get(settings.CSRF_COOKIE_NAME, "")
             try:
                 _check_token_format(secret)
-            except Exception:  # no cookie, or not one of ours: a new one, as Django would
+                if len(secret) != CSRF_SECRET_LENGTH:  # a masked token, not a secret
+                    raise InvalidTokenFormat("not a secret")
+            except InvalidTokenFormat:  # no cookie, or not one of ours: a new one, as Django
                 secret = _get_new_csrf_string()
                 headers.append(("Set-Cookie", csrf_cookie_header(secret)))
             token = _mask_cipher_secret(secret).encode()
