@@ -41,7 +41,6 @@ from petitio.petitions.models import Petition  # noqa: E402
 from petitio.petitions.selectors import petition_public  # noqa: E402
 from petitio.petitions.views import request_meta  # noqa: E402
 from petitio.signatures.canonical import email_canonicalize  # noqa: E402
-from petitio.signatures.models import Signature  # noqa: E402
 from petitio.signatures.services import signer_validate, signing_refusal  # noqa: E402
 
 
@@ -71,18 +70,9 @@ def naive_sign(request: HttpRequest, petition_id: int) -> HttpResponse:
     now = timezone.now()
     try:
         with transaction.atomic():
-            Signature.objects.create(
-                petition=petition,
-                name=signer.name,
-                email=signer.email,
-                email_canonical=signer.email_canonical,
-                postal_code=signer.postal_code,
-                country=signer.country,
-                region=signer.region,
-                created_at=now,
-                last_email_at=now,
-                request_meta=request_meta(request),
-            )
+            signer.signature_for(
+                petition, created_at=now, last_email_at=now, request_meta=request_meta(request)
+            ).save(force_insert=True)
             Petition.objects.filter(pk=petition.pk).update(
                 signature_count=F("signature_count") + 1, count_updated_at=now
             )

@@ -23,15 +23,12 @@ from django.utils import timezone
 from django_countries import countries
 
 from petitio.authorities.models import ResponsePolicy
-from petitio.notifications.services import outbox_enqueue
 from petitio.petitions.models import RESPONSE_STATES, Petition, State
 from petitio.petitions.validators import no_formula_prefix, no_url, text_clean
 from petitio.signatures.canonical import email_canonicalize
 from petitio.signatures.models import Signature, SignatureToken
 from petitio.signatures.sql import (
-    CONFIRM_KIND,
-    NewSignature,
-    confirmation_key,
+    confirmation_enqueue,
     signature_confirm_sql,
     signature_insert_sql,
 )
@@ -171,27 +168,13 @@ def signature_insert(
     person has already signed (the constraint said so) or, with
     ``require_signable``, the petition's row says it takes no signatures now.
     """
-    new = NewSignature(
+    return signature_insert_sql(
         petition_id=petition.pk,
-        name=signer.name,
-        email=signer.email,
-        email_canonical=signer.email_canonical,
-        postal_code=signer.postal_code,
-        country=signer.country,
-        region=signer.region,
+        signer=signer,
         is_creator=is_creator,
         request_meta=request_meta or {},
-    )
-    return signature_insert_sql(new, now=timezone.now(), require_signable=require_signable)
-
-
-def _enqueue_confirmation(signature: Signature, now: datetime) -> None:
-    outbox_enqueue(
-        key=confirmation_key(signature.pk, now),
-        kind=CONFIRM_KIND,
-        to_email=signature.email,
-        petition=signature.petition,
-        payload={"signature_id": signature.pk},
+        now=timezone.now(),
+        require_signable=require_signable,
     )
 
 
@@ -269,8 +252,13 @@ def signature_confirmation_resend(*, petition: Petition, email: str) -> None:
         updated = mine.filter(Q(last_email_at__isnull=True) | Q(last_email_at__lt=now - interval))
         if not updated.update(last_email_at=now):
             return
-        signature = mine.select_related("petition").get()
-        _enqueue_confirmation(signature, now)
+        signature = mine.get()
+        confirmation_enqueue(
+            signature_id=signature.pk,
+            email=signature.email,
+            petition_id=signature.petition_id,
+            now=now,
+        )
 
 
 def _token_hash(token: str) -> str:

@@ -26,9 +26,8 @@ from __future__ import annotations
 import functools
 import json
 import time
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from django.conf import settings
@@ -38,27 +37,15 @@ from petitio.notifications.services import outbox_enqueue
 from petitio.petitions.models import SIGNABLE_STATES, Petition
 from petitio.signatures.models import Signature, SignatureToken
 
+if TYPE_CHECKING:
+    from petitio.signatures.services import Signer
+
 CONFIRM_KIND = "signature_confirm"
 
 
 def confirmation_key(signature_id: int, stamp: datetime) -> str:
     """The outbox key of one confirmation email (a resend has a new stamp)."""
     return f"confirm:{signature_id}:{stamp.isoformat()}"
-
-
-@dataclass(frozen=True)
-class NewSignature:
-    """What the insert needs; the signer's fields are already validated."""
-
-    petition_id: int
-    name: str
-    email: str
-    email_canonical: str
-    postal_code: str
-    country: str
-    region: str
-    is_creator: bool
-    request_meta: dict[str, Any]
 
 
 def _signable_condition() -> str:
@@ -106,19 +93,27 @@ def _postgresql_sql(*, require_signable: bool) -> str:
     """  # noqa: S608 - as above
 
 
-def signature_insert_sql(new: NewSignature, *, now: datetime, require_signable: bool) -> int | None:
+def signature_insert_sql(
+    *,
+    petition_id: int,
+    signer: Signer,
+    is_creator: bool,
+    request_meta: dict[str, Any],
+    now: datetime,
+    require_signable: bool,
+) -> int | None:
     """Store a pending signature with its confirmation email; its id, or None
     when nothing was stored (signed already or, if required, not signable)."""
     params: dict[str, Any] = {
-        "petition_id": new.petition_id,
-        "name": new.name,
-        "email": new.email,
-        "email_canonical": new.email_canonical,
-        "postal_code": new.postal_code,
-        "country": new.country,
-        "region": new.region,
-        "is_creator": new.is_creator,
-        "request_meta": json.dumps(new.request_meta),
+        "petition_id": petition_id,
+        "name": signer.name,
+        "email": signer.email,
+        "email_canonical": signer.email_canonical,
+        "postal_code": signer.postal_code,
+        "country": signer.country,
+        "region": signer.region,
+        "is_creator": is_creator,
+        "request_meta": json.dumps(request_meta),
         "now": connection.ops.adapt_datetimefield_value(now),
         "stamp": now.isoformat(),
     }
@@ -129,16 +124,23 @@ def signature_insert_sql(new: NewSignature, *, now: datetime, require_signable: 
         sql = _signature_sql(require_signable=require_signable, meta_cast="%(request_meta)s")
         cursor.execute(sql, params)
         row = cursor.fetchone()
-        if row is None:
-            return None
-        outbox_enqueue(
-            key=confirmation_key(row[0], now),
-            kind=CONFIRM_KIND,
-            to_email=new.email,
-            petition=Petition(pk=new.petition_id),
-            payload={"signature_id": row[0]},
-        )
-        return row[0]
+        if row is not None:
+            confirmation_enqueue(
+                signature_id=row[0], email=signer.email, petition_id=petition_id, now=now
+            )
+        return row[0] if row else None
+
+
+def confirmation_enqueue(*, signature_id: int, email: str, petition_id: int, now: datetime) -> None:
+    """Queue a confirmation email in the caller's transaction (what the
+    PostgreSQL statement above does in SQL): on SQLite, and for a resend."""
+    outbox_enqueue(
+        key=confirmation_key(signature_id, now),
+        kind=CONFIRM_KIND,
+        to_email=email,
+        petition=Petition(pk=petition_id),
+        payload={"signature_id": signature_id},
+    )
 
 
 @functools.cache
