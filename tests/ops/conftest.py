@@ -4,12 +4,15 @@ once per run and copied for each test that runs the production site."""
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 
 from tests.ops.support import ROOT, production_env, run_petitio
+from tests.ops.wsgi import Site
 
 
 @pytest.fixture(scope="session")
@@ -33,3 +36,16 @@ def production_home(prepared_var, tmp_path_factory) -> Callable[[], Path]:
         return home
 
     return make
+
+
+@pytest.fixture
+def site(db, settings) -> Iterator[Site]:
+    settings.PAGE_CACHE_SECONDS = 1
+    # As Django's test client does: the requests share the test's transaction.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        yield Site()
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)

@@ -3,119 +3,14 @@ driven through the real WSGI entry point the way gunicorn calls it."""
 
 from __future__ import annotations
 
-import io
 import json
-import re
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.cookies import SimpleCookie
-from urllib.parse import urlencode
 
 import pytest
-from django.core.handlers.wsgi import WSGIHandler
-from django.core.signals import request_finished, request_started
-from django.db import close_old_connections
 
-from petitio.config.pagecache import PageCache
 from petitio.petitions.models import Petition, State
 from petitio.signatures.models import Signature
 from tests.factories import add_verified, moderator, open_petition
-
-
-@dataclass
-class Answer:
-    status: int
-    headers: list[tuple[str, str]]
-    body: bytes
-
-    def header(self, name: str) -> str | None:
-        return next((v for k, v in self.headers if k.lower() == name.lower()), None)
-
-    def set_cookies(self) -> SimpleCookie:
-        jar: SimpleCookie = SimpleCookie()
-        for k, v in self.headers:
-            if k.lower() == "set-cookie":
-                jar.load(v)
-        return jar
-
-    @property
-    def form_token(self) -> str:
-        found = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', self.body)
-        assert found, "no signing form on the page"
-        return found.group(1).decode()
-
-
-@dataclass
-class Clock:
-    now: float = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@dataclass
-class Site:
-    """The WSGI application with a clock the test moves."""
-
-    clock: Clock = field(default_factory=Clock)
-
-    def __post_init__(self) -> None:
-        self.app = PageCache(WSGIHandler(), clock=self.clock)
-
-    def call(
-        self, method: str, path: str, *, cookie: str = "", body: bytes = b"", **extra: str
-    ) -> Answer:
-        path, _, query = path.partition("?")
-        environ = {
-            "REQUEST_METHOD": method,
-            "PATH_INFO": path,
-            "QUERY_STRING": query,
-            "SERVER_NAME": "testserver",
-            "SERVER_PORT": "80",
-            "HTTP_HOST": "testserver",
-            "REMOTE_ADDR": "127.0.0.1",
-            "wsgi.url_scheme": "http",
-            "wsgi.input": io.BytesIO(body),
-            "wsgi.errors": io.StringIO(),
-            "CONTENT_LENGTH": str(len(body)),
-            "CONTENT_TYPE": "application/x-www-form-urlencoded",
-            "HTTP_COOKIE": cookie,
-            **extra,
-        }
-        started: dict = {}
-
-        def start_response(status, headers, exc_info=None):
-            started["status"], started["headers"] = status, headers
-
-        chunks = self.app(environ, start_response)
-        content = b"".join(chunks)
-        return Answer(int(started["status"].split()[0]), started["headers"], content)
-
-    def sign(self, petition: Petition, email: str, *, cookie: str, token: str) -> Answer:
-        form = {
-            "csrfmiddlewaretoken": token,
-            "name": "Ada Lovelace",
-            "email": email,
-            "postal_code": "53703",
-            "country": "US",
-            "eligible": "on",
-        }
-        return self.call(
-            "POST", f"/petitions/{petition.pk}/sign/", cookie=cookie, body=urlencode(form).encode()
-        )
-
-
-@pytest.fixture
-def site(db, settings) -> Iterator[Site]:
-    settings.PAGE_CACHE_SECONDS = 1
-    # As Django's test client does: the requests share the test's transaction.
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    try:
-        yield Site()
-    finally:
-        request_started.connect(close_old_connections)
-        request_finished.connect(close_old_connections)
+from tests.ops.wsgi import Answer
 
 
 @pytest.fixture

@@ -36,6 +36,12 @@ LATENCY = Histogram(
 PAGE_COPIES = Counter(
     "petitio_page_copy_answers", "Answers served from the page copy", registry=REGISTRY
 )
+SIGNING_ROUTE = Counter(
+    "petitio_signing_route",
+    "Signing POSTs the signing route answered, or handed on to Django (and why)",
+    ["outcome"],
+    registry=REGISTRY,
+)
 
 
 def request_observe(view: str, method: str, status: int, seconds: float) -> None:

@@ -260,6 +260,10 @@ CACHES = {
 # (config/pagecache.py); 0 turns the copy off.
 PAGE_CACHE_SECONDS = float(os.environ.get("PAGE_CACHE_SECONDS", "1"))
 
+# A valid signature's POST skips the middleware it does not need
+# (config/signroute.py); off sends every signature through the whole stack.
+SIGNING_ROUTE = env_bool("SIGNING_ROUTE", True)
+
 # Business timings that are deployment settings rather than policy data.
 PETITIO = {
     "VERIFICATION_TOKEN_DAYS": int(os.environ.get("VERIFICATION_TOKEN_DAYS", "7")),

@@ -4,6 +4,9 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "petitio.config.settings")
 
-from petitio.config.pagecache import PageCache
+django_application = get_wsgi_application()
 
-application = PageCache(get_wsgi_application())
+from petitio.config.pagecache import PageCache  # noqa: E402
+from petitio.config.signroute import SigningRoute  # noqa: E402
+
+application = SigningRoute(PageCache(django_application))

@@ -138,6 +138,21 @@ def _detail(request: HttpRequest, petition: Petition, form: SignatureForm, statu
     )
 
 
+def signature_posted(petition: Petition, request: HttpRequest) -> None:
+    """Sign ``petition`` with the signing form's POST (this view, and the
+    signing route in front of Django: config/signroute.py)."""
+    posted = request.POST
+    signature_create(
+        petition=petition,
+        name=posted.get("name", ""),
+        email=posted.get("email", ""),
+        postal_code=posted.get("postal_code", ""),
+        country=posted.get("country", ""),
+        eligible=bool(SignatureForm.base_fields["eligible"].to_python(posted.get("eligible"))),
+        request_meta=request_meta(request),
+    )
+
+
 @require_http_methods(["GET", "POST"])
 def petition_sign(request: HttpRequest, petition_id: int) -> HttpResponse:
     """The signing form's POST: the hottest path of a viral petition.
@@ -148,22 +163,13 @@ def petition_sign(request: HttpRequest, petition_id: int) -> HttpResponse:
     petition = petition_signing_copy(petition_id)
     if request.method == "GET":  # e.g. Enter in the address bar after a refused form
         return redirect("petition-detail", petition.pk)
-    posted = request.POST
     try:
-        signature_create(
-            petition=petition,
-            name=posted.get("name", ""),
-            email=posted.get("email", ""),
-            postal_code=posted.get("postal_code", ""),
-            country=posted.get("country", ""),
-            eligible=bool(SignatureForm.base_fields["eligible"].to_python(posted.get("eligible"))),
-            request_meta=request_meta(request),
-        )
+        signature_posted(petition, request)
     except SigningRefused as refused:
         messages.error(request, str(refused))
         return redirect("petition-detail", petition.pk)
     except ValidationError as invalid:
-        form = SignatureForm(posted, eligibility=petition.policy.eligibility)
+        form = SignatureForm(request.POST, eligibility=petition.policy.eligibility)
         form_errors_add(form, invalid)
         return _detail(request, petition, form, status=400)
     return redirect("petition-check-email", petition.pk)
