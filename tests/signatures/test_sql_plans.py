@@ -12,6 +12,7 @@ import pytest
 from django.db import connection
 
 from petitio.signatures.sql import _confirm_sql
+from tests.factories import open_petition, sign
 
 pytestmark = pytest.mark.postgres_only
 
@@ -45,3 +46,18 @@ def test_a_confirmation_reads_one_token_and_one_signature_whatever_the_plan():
     assert "Seq Scan on signatures_signature" not in plan, plan  # the table or its tokens
     assert "signatures_signature_pkey" in plan, plan
     assert "signatures_signaturetoken_pkey" in plan, plan
+
+
+@pytest.mark.django_db
+def test_the_signing_statement_is_prepared_once_per_connection(council):
+    """Django opens connections with preparing turned off; the settings turn it
+    back on, or every signature would be parsed and planned again."""
+    if connection.vendor != "postgresql":
+        pytest.fail("needs PostgreSQL: bin/test runs it in the PostgreSQL pass")
+    petition = open_petition(council)
+    sign(petition, "ada@example.org")
+    sign(petition, "grace@example.org")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [" ".join(row[0].split()) for row in cursor.fetchall()]
+    assert any("INSERT INTO signatures_signature" in s for s in prepared), prepared
