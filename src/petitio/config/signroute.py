@@ -36,10 +36,9 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.core.handlers.wsgi import WSGIHandler, WSGIRequest
 from django.db import DatabaseError
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.middleware.csrf import CsrfViewMiddleware
-from django.shortcuts import redirect
-from django.urls import ResolverMatch, resolve, reverse
+from django.urls import ResolverMatch, get_script_prefix, resolve, reverse
 from django.utils.module_loading import import_string
 
 from petitio.config.metrics import SIGNING_ROUTE as SIGNING_ROUTE_COUNT
@@ -80,6 +79,15 @@ HANDED_ON: dict[type[Exception], str] = {
 }
 
 
+SAMPLE_ID = 987654321
+
+
+def path_around_id(name: str) -> tuple[str, str]:
+    """The path of a petition's URL ``name`` before and after its id."""
+    before, _, after = reverse(name, args=[SAMPLE_ID]).partition(str(SAMPLE_ID))
+    return before, after
+
+
 class HandOn(Exception):
     """Not a valid signature: the full stack answers it."""
 
@@ -91,6 +99,7 @@ class SigningHandler(WSGIHandler):
 
     def __init__(self, sign_view: Callable[..., HttpResponse]) -> None:
         self.sign_view = sign_view
+        self.check_email = path_around_id("petition-check-email")
         self.csrf: CsrfViewMiddleware | None = None
         super().__init__()
 
@@ -120,15 +129,16 @@ class SigningHandler(WSGIHandler):
         except tuple(HANDED_ON) as refused:
             reason = next(r for kind, r in HANDED_ON.items() if isinstance(refused, kind))
             raise HandOn(reason) from refused
-        return redirect("petition-check-email", petition_id)
+        before, after = self.check_email  # redirect() would reverse() every time
+        return HttpResponseRedirect(f"{get_script_prefix()}{before[1:]}{petition_id}{after}")
 
 
 class SigningRoute:
     def __init__(self, app: WSGIApp) -> None:
         self.app = app
-        sample = reverse("petition-sign", args=[4321])
-        self.template = resolve(sample)
-        self.path = re.compile(re.escape(sample).replace("4321", r"([0-9]{1,18})"))
+        before, after = path_around_id("petition-sign")
+        self.template = resolve(f"{before}{SAMPLE_ID}{after}")
+        self.path = re.compile(f"{re.escape(before)}([0-9]{{1,18}}){re.escape(after)}")
         self.handler = SigningHandler(self.template.func)
         self.enabled = bool(settings.SIGNING_ROUTE)
 
