@@ -15,8 +15,10 @@ class OutboxMessage(models.Model):
         SUPPRESSED = "suppressed", "Not sent: recipient unsubscribed"
 
     # The unique key is what makes a message exist once, however often the
-    # cause is re-run: e.g. "response:12:signature:3456".
-    key = models.CharField(max_length=200, unique=True)
+    # cause is re-run: e.g. "response:12:signature:3456". A constraint rather
+    # than unique=True: on PostgreSQL that adds a second index for LIKE
+    # queries, which nothing runs, and every signature would write it.
+    key = models.CharField(max_length=200)
     kind = models.CharField(max_length=40)
     to_email = models.EmailField(max_length=254)
     petition = models.ForeignKey(
@@ -32,6 +34,7 @@ class OutboxMessage(models.Model):
     last_error = models.CharField(max_length=300, blank=True)
 
     class Meta:
+        constraints = [models.UniqueConstraint(fields=["key"], name="outbox_key_unique")]
         indexes = [
             models.Index(
                 fields=["next_attempt_at"],
