@@ -1185,7 +1185,7 @@ def git_commit() -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description="Petitio's signing-path benchmark")
     parser.add_argument("--smoke", action="store_true", help="3 s per scenario, small counts")
-    parser.add_argument("--duration", type=float, help="seconds per measured scenario (30)")
+    parser.add_argument("--duration", type=float, help="seconds per measured scenario (60)")
     parser.add_argument("--warmup", type=float, help="seconds of warm-up before each (5)")
     parser.add_argument("--connections", type=int, help="wrk connections = threads (16)")
     parser.add_argument("--rate", type=float, help="offered signatures/s for sign@rate (500)")
@@ -1222,7 +1222,7 @@ def main() -> int:
     )
     args = parser.parse_args()
     smoke = args.smoke
-    args.duration = args.duration if args.duration is not None else (3 if smoke else 30)
+    args.duration = args.duration if args.duration is not None else (3 if smoke else 60)
     args.warmup = args.warmup if args.warmup is not None else (1 if smoke else 5)
     args.connections = args.connections or (4 if smoke else 16)
     args.rate = args.rate if args.rate is not None else (50 if smoke else 500)
