@@ -10,7 +10,9 @@ import re
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
+from petitio.signatures.services import signature_confirmation_resend
 from petitio.signatures.sql import _confirm_sql
 from tests.factories import open_petition, sign
 
@@ -61,3 +63,34 @@ def test_the_signing_statement_is_prepared_once_per_connection(council):
         cursor.execute("SELECT statement FROM pg_prepared_statements")
         prepared = [" ".join(row[0].split()) for row in cursor.fetchall()]
     assert any("INSERT INTO signatures_signature" in s for s in prepared), prepared
+
+
+@pytest.mark.django_db
+def test_a_duplicate_finds_its_signer_by_email_whatever_the_statistics(council):
+    """Statistics taken while a petition was new say it has no signatures. A
+    duplicate signature or a resend must still find the one signer by email,
+    not read every pending signature of the petition (it did, once: 15,000
+    rows for each duplicate on a viral petition)."""
+    if connection.vendor != "postgresql":
+        pytest.fail("needs PostgreSQL: bin/test runs it in the PostgreSQL pass")
+    earlier = open_petition(council, action="An earlier petition with many signers")
+    petition = open_petition(council)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO signatures_signature (petition_id, name, email, email_canonical,"
+            " postal_code, country, region, state, is_creator, created_at, tallied,"
+            " request_meta) SELECT %s, 'Signer', 'e' || n || '@example.org',"
+            " 'e' || n || '@example.org', '53703', 'US', '', 'verified', false, now(),"
+            " true, '{}' FROM generate_series(1, 5000) n",
+            [earlier.pk],
+        )
+        cursor.execute("ANALYZE signatures_signature")
+    for n in range(200):
+        sign(petition, f"signer{n}@example.org")
+    with CaptureQueriesContext(connection) as captured:
+        signature_confirmation_resend(petition=petition, email="signer7@example.org")
+    (update,) = [q["sql"] for q in captured if q["sql"].startswith("UPDATE")]
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN {update}")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "one_signature_per_person" in plan, plan
