@@ -43,6 +43,7 @@ from django.utils.module_loading import import_string
 
 from petitio.config.metrics import SIGNING_ROUTE as SIGNING_ROUTE_COUNT
 from petitio.petitions.snapshots import petition_signing_copy
+from petitio.petitions.views import signature_posted
 from petitio.signatures.services import SigningRefused
 
 logger = logging.getLogger(__name__)
@@ -117,8 +118,6 @@ class SigningHandler(WSGIHandler):
         self._middleware_chain = handler
 
     def _sign(self, request: WSGIRequest) -> HttpResponse:
-        from petitio.petitions.views import signature_posted
-
         assert self.csrf is not None
         request.resolver_match = match = request.META.pop(MATCH)
         if self.csrf.process_view(request, self.sign_view, (), match.kwargs) is not None:
