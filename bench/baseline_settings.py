@@ -1,4 +1,4 @@
-"""Settings of the baselines' gunicorn: the product's settings, the baselines' URLconf.
+"""Settings of the baselines' web server: the product's settings, the baselines' URLconf.
 
 The ``naive`` handler keeps the product's middleware (MIDDLEWARE below is the
 product's, unchanged); the ``floor`` handler in baselines.py runs no middleware

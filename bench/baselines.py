@@ -1,6 +1,6 @@
 """The two baselines the benchmark compares the signing path with (bench only).
 
-Served by a second gunicorn (same Procfile command, this WSGI app), against the
+Served by a second web server (same Procfile command, this WSGI app), against the
 same database, with the same settings except the URLconf:
 
 ``naive``  ``POST /naive/<id>/sign/`` - the product's request handling (the

@@ -989,7 +989,7 @@ class Bench:
         self.profile_queries = signing_queries(self.p_sign, email)
         self.ledger.attempted.setdefault(self.p_sign, set()).add(email)
         self.ledger.accepted.setdefault(self.p_sign, set()).add(email)
-        self.log(f"profile: py-spy on gunicorn for {seconds}s while signing at full speed")
+        self.log(f"profile: py-spy on the web workers for {seconds}s while signing at full speed")
         spies = [
             subprocess.Popen(  # noqa: S603 - our own py-spy command line
                 [

@@ -1,4 +1,4 @@
-"""Summarise py-spy's raw (collapsed) stacks of the gunicorn workers.
+"""Summarise py-spy's raw (collapsed) stacks of the web server's workers.
 
 Three views of the same samples: the functions on top of the stack (self
 time), the functions anywhere on the stack (inclusive time), and each sample
@@ -47,7 +47,7 @@ PARTS: list[tuple[str, tuple[str, ...]]] = [
         "Django request/response handling (URLs, HttpRequest, handlers)",
         ("django/core/handlers", "django/urls", "django/http", "django/utils", "django/dispatch"),
     ),
-    ("gunicorn (accept, parse, write)", ("gunicorn/",)),
+    ("web server (accept, parse, write)", ("gunicorn/", "granian/")),
 ]
 
 
@@ -80,7 +80,7 @@ def _part(frames: list[str]) -> str:
 
 
 def summarize(raw: Path, top: int = 25, exclude_pids: set[int] | None = None) -> dict[str, Any]:
-    """``exclude_pids``: processes left out (the gunicorn master, which only sleeps)."""
+    """``exclude_pids``: processes left out (the server's main process, which only supervises)."""
     self_time: Counter[str] = Counter()
     inclusive: Counter[str] = Counter()
     parts: Counter[str] = Counter()

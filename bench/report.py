@@ -138,9 +138,9 @@ def markdown(results: dict[str, Any], stem: str) -> str:
         f" at end {m.get('loadavg_end')}: other work shared the machine, so these figures are"
         " lower than on an idle one",
         f"- the load generator (wrk, {c['connections']} connections, one per thread) runs on the"
-        " same cores as gunicorn, PostgreSQL and Redis",
-        f"- web: gunicorn {c.get('web', {}).get('workers')} workers ×"
-        f" {c.get('web', {}).get('threads')} threads ({c.get('web', {}).get('worker_class')}),"
+        " same cores as the web server, PostgreSQL and Redis",
+        f"- web: {c.get('web', {}).get('server', 'gunicorn')} {c.get('web', {}).get('workers')}"
+        f" workers × {c.get('web', {}).get('threads')} threads,"
         " started from the Procfile's `web` line with PETITIO_ENV=production",
         f"- each scenario: {c['warmup_s']:g} s warm-up, then {c['duration_s']:g} s measured;"
         f" signatures carry unique emails, {c['duplicates']} a duplicate typed differently",
@@ -269,7 +269,7 @@ def markdown(results: dict[str, Any], stem: str) -> str:
             "",
             "## Profile of the signing path",
             "",
-            f"py-spy (`record --subprocesses --nonblocking`, 100 Hz) on the gunicorn workers for"
+            f"py-spy (`record --subprocesses --nonblocking`, 100 Hz) on the web workers for"
             f" 10 s while wrk signed at full speed ({_fmt(load.get('accepted_per_s'))}"
             f" accepted/s under the profiler): {profile['samples']:,} samples of running"
             f" Python. Raw stacks: {', '.join(f'`{r}`' for r in profile.get('raw', []))}.",

@@ -264,16 +264,13 @@ class Stack:
             HOST=HOST,
             PORT=str(self.baseline_port),
             DJANGO_SETTINGS_MODULE="baseline_settings",
+            PYTHONPATH=str(BENCH_DIR),
         )
         self.baseline = self._start(
             "baseline",
             self._procfile_argv(
                 "web",
-                **{
-                    "petitio.config.wsgi:application": (
-                        f"--pythonpath {BENCH_DIR} baselines:application"
-                    )
-                },
+                **{"petitio.config.wsgi:application": "baselines:application"},
             ),
             baseline_env,
         )
@@ -294,11 +291,11 @@ class Stack:
 
     def web_workers(self) -> dict[str, Any]:
         argv = shlex.split(procfile()["web"])
-        found = {"workers": "2", "threads": "4", "worker_class": "gthread"}
+        found = {"server": Path(argv[0]).name, "workers": "2", "threads": "4"}
         text = " ".join(argv)
         for key, pattern in (
             ("workers", r"--workers \$\{WEB_WORKERS:-(\d+)\}"),
-            ("threads", r"--threads \$\{WEB_THREADS:-(\d+)\}"),
+            ("threads", r"--blocking-threads \$\{WEB_THREADS:-(\d+)\}"),
         ):
             match = re.search(pattern, text)
             if match:

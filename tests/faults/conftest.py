@@ -43,7 +43,7 @@ def _missing() -> str | None:
         return "no redis-server on PATH"
     if os.geteuid() == 0 and shutil.which("runuser") is None:
         return "running as root without runuser: initdb cannot run as postgres"
-    for tool in ("gunicorn", "celery", "petitio"):
+    for tool in ("granian", "celery", "petitio"):
         if not (VENV_BIN / tool).exists():
             return f"no .venv/bin/{tool}"
     return None

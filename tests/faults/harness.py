@@ -3,7 +3,7 @@
 Everything here runs on 127.0.0.1 on free ports, in temporary directories:
 a PostgreSQL cluster made with initdb, a redis-server, an SMTP server
 (aiosmtpd) that can refuse chosen recipients, and the project's own processes
-(gunicorn, Celery worker and beat, one-off jobs). The machine's shared
+(web, Celery worker and beat, one-off jobs). The machine's shared
 PostgreSQL (5432) and Redis (6379) are never used.
 
 Every process is started in its own process group and killed in teardown;
@@ -505,27 +505,27 @@ class Stack:
         return process
 
     def start_web(self) -> Process:
+        """The web process exactly as the Procfile (production) starts it."""
+        from tests.ops.support import procfile_command
+
         web = self.start(
-            "gunicorn",
-            [
-                str(VENV_BIN / "gunicorn"), "petitio.config.wsgi:application",
-                "--bind", f"{HOST}:{self.web_port}", "--workers", "2", "--timeout", "60",
-                "--graceful-timeout", "5",
-                # Not ~/.gunicorn/gunicorn.ctl: that would take over another gunicorn's.
-                "--no-control-socket",
-            ],
-        )  # fmt: skip
+            "web",
+            ["bash", "-c", "exec " + procfile_command("web")],
+            HOST=HOST,
+            PORT=str(self.web_port),
+            WEB_WORKERS="2",
+        )
         import requests
 
         def up() -> bool:
             if not web.alive():
-                raise AssertionError("gunicorn exited:\n" + web.tail())
+                raise AssertionError("the web process exited:\n" + web.tail())
             try:
                 return requests.get(self.web_url("/healthz"), timeout=2).status_code == 200
             except requests.RequestException:
                 return False
 
-        wait_until(up, timeout=30, what="gunicorn to answer /healthz")
+        wait_until(up, timeout=30, what="the web process to answer /healthz")
         return web
 
     def start_worker(self, name: str = "worker") -> Process:
@@ -679,7 +679,7 @@ class Submission:
 
 
 class Browser:
-    """A visitor with a cookie jar, talking to gunicorn as the TLS-terminating proxy
+    """A visitor with a cookie jar, talking to the web process as the TLS-terminating proxy
     would (``X-Forwarded-Proto: https``), so production's Secure cookies and CSRF
     origin checks apply unchanged."""
 

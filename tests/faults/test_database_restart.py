@@ -1,8 +1,8 @@
 """Drill 2: PostgreSQL is restarted (a crash-like ``immediate`` stop, then start), and
 later every connection is terminated, during a burst of signatures sent through
-gunicorn as real form posts: every signature answered with success is in the
+the web server as real form posts: every signature answered with success is in the
 database; every other submission got the 503 "please try again" page, never a
-500; the site recovers by itself, without restarting gunicorn."""
+500; the site recovers by itself, without restarting the web server."""
 
 from __future__ import annotations
 

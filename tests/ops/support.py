@@ -13,6 +13,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 
+
+def procfile_command(name: str) -> str:
+    """The command line the Procfile (what bin/production runs) gives process ``name``."""
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        if line.startswith(f"{name}:"):
+            return line.split(":", 1)[1].strip()
+    raise AssertionError(f"no {name} process in the Procfile")
+
+
 # Every variable the settings read, so the outer test run's own environment
 # (DATABASE_URL, TEST_DATABASE_NAME, ...) cannot leak into a subprocess.
 _SETTINGS_PREFIXES = (

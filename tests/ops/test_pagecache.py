@@ -1,5 +1,5 @@
 """The one-second copy of petition pages and count.json (config/pagecache.py),
-driven through the real WSGI entry point the way gunicorn calls it."""
+driven through the real WSGI entry point the way the web server calls it."""
 
 from __future__ import annotations
 

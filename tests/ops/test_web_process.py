@@ -1,4 +1,4 @@
-"""The production web process as the Procfile starts it (gunicorn): its output
+"""The production web process as the Procfile starts it (granian): its output
 holds one JSON line per request and no tokens (issue 5, section 1)."""
 
 from __future__ import annotations
@@ -15,16 +15,9 @@ import urllib.request
 import pytest
 
 from tests.conftest import free_port
-from tests.ops.support import ROOT, production_env
+from tests.ops.support import ROOT, procfile_command, production_env
 
 TOKEN = "Zq7mXw2V-token-that-must-never-be-logged-4f9c"
-
-
-def procfile_command(name: str) -> str:
-    for line in (ROOT / "Procfile").read_text().splitlines():
-        if line.startswith(f"{name}:"):
-            return line.split(":", 1)[1].strip()
-    raise AssertionError(f"no {name} process in the Procfile")
 
 
 def wait_for_port(port: int, process: subprocess.Popen, seconds: float = 30) -> None:

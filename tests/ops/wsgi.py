@@ -1,4 +1,4 @@
-"""Calling the site's WSGI application the way gunicorn does: the signing
+"""Calling the site's WSGI application the way the web server does: the signing
 route, then the page copy, then Django (as config/wsgi.py composes them)."""
 
 from __future__ import annotations
