@@ -264,7 +264,7 @@ class Stack:
             HOST=HOST,
             PORT=str(self.baseline_port),
             DJANGO_SETTINGS_MODULE="baseline_settings",
-            PYTHONPATH=str(BENCH_DIR),
+            PYTHONPATH=os.pathsep.join(filter(None, [str(BENCH_DIR), self.env.get("PYTHONPATH")])),
         )
         self.baseline = self._start(
             "baseline",

@@ -43,7 +43,7 @@ def test_the_servers_variables_are_not_in_request_meta(db):
     def capture(sender, environ, **kwargs):
         seen.update(environ)
 
-    app = ServerEnvironmentRemoved(WSGIHandler(), names=SERVER_ENVIRONMENT)
+    app = ServerEnvironmentRemoved(WSGIHandler(), SERVER_ENVIRONMENT)
     request_started.connect(capture)
     try:
         body = b"".join(app(granian_environ(), lambda status, headers, exc_info=None: None))
@@ -58,18 +58,49 @@ def test_the_servers_variables_are_not_in_request_meta(db):
     assert seen["PATH_INFO"] == "/healthz"
 
 
-def test_a_request_header_named_like_a_server_variable_is_kept():
+def passed_on(wrapped: ServerEnvironmentRemoved, environ: dict) -> dict:
     seen: dict = {}
 
     def app(environ, start_response):
         seen.update(environ)
         return [b""]
 
-    wrapped = ServerEnvironmentRemoved(app, names=["HTTP_PROXY", "SERVER_NAME", "SECRET_KEY"])
-    wrapped(granian_environ(HTTP_PROXY="from-the-request"), lambda *a: None)
-    assert seen["HTTP_PROXY"] == "from-the-request"
-    assert seen["SERVER_NAME"] == "petitio.example.org"
-    assert "SECRET_KEY" not in seen
+    wrapped.app = app
+    wrapped(environ, lambda *a: None)
+    return seen
+
+
+def test_a_header_the_request_sent_is_kept_one_it_did_not_is_not():
+    """HTTP_PROXY=http://user:pass@proxy in the server's environment must not
+    appear as if the request had sent it; a request that sends its own keeps it."""
+    server = {
+        "HTTP_PROXY": "http://user:proxy-password@proxy:3128",
+        "HTTP_X_FORWARDED_PROTO": "https",
+        "CONTENT_TYPE": "text/plain",
+        "SERVER_NAME": "from-the-environment",
+        "SECRET_KEY": "not-for-anyone-to-see",
+    }
+    wrapped = ServerEnvironmentRemoved(lambda e, s: [b""], server)
+
+    silent = passed_on(wrapped, server | granian_environ())
+    assert "HTTP_PROXY" not in silent
+    assert "HTTP_X_FORWARDED_PROTO" not in silent  # never trusted unless sent
+    assert "CONTENT_TYPE" not in silent
+    assert "SECRET_KEY" not in silent
+    assert silent["SERVER_NAME"] == "petitio.example.org"
+
+    sent = passed_on(
+        wrapped,
+        server
+        | granian_environ(
+            HTTP_PROXY="sent-by-the-client",
+            HTTP_X_FORWARDED_PROTO="http",
+            CONTENT_TYPE="application/x-www-form-urlencoded",
+        ),
+    )
+    assert sent["HTTP_PROXY"] == "sent-by-the-client"
+    assert sent["HTTP_X_FORWARDED_PROTO"] == "http"
+    assert sent["CONTENT_TYPE"] == "application/x-www-form-urlencoded"
 
 
 def test_the_production_entry_point_removes_this_process_environment():

@@ -12,19 +12,17 @@ out before the site sees the request.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-# What a request itself supplies (PEP 3333, CGI): kept even if the process
-# environment happens to hold the same name, since the request's value wins.
+# What the server sets from each request (PEP 3333, CGI): the request's value
+# replaces any the process environment held.
 REQUEST_KEYS = frozenset(
     {
         "REQUEST_METHOD",
         "SCRIPT_NAME",
         "PATH_INFO",
         "QUERY_STRING",
-        "CONTENT_TYPE",
-        "CONTENT_LENGTH",
         "SERVER_NAME",
         "SERVER_PORT",
         "SERVER_PROTOCOL",
@@ -36,30 +34,39 @@ REQUEST_KEYS = frozenset(
 )
 
 
-def server_environment_names(environment: Iterable[str]) -> tuple[str, ...]:
-    """The names in ``environment`` that no request supplies (request headers
-    arrive as ``HTTP_*`` and are the request's own)."""
-    return tuple(
-        name
-        for name in environment
-        if name not in REQUEST_KEYS and not name.startswith(("HTTP_", "wsgi."))
-    )
+def server_environment(environment: Mapping[str, str]) -> tuple[tuple[str, ...], dict[str, str]]:
+    """Split ``environment`` into the names no request supplies, always
+    removed, and the ones a request may also carry (``HTTP_*`` headers,
+    ``CONTENT_TYPE``, ``CONTENT_LENGTH``), removed only while they still hold
+    the process's value, i.e. the request did not send its own."""
+    always, unless_sent = [], {}
+    for name, value in environment.items():
+        if name.startswith(("HTTP_", "CONTENT_")):
+            unless_sent[name] = value
+        elif name not in REQUEST_KEYS and not name.startswith("wsgi."):
+            always.append(name)
+    return tuple(always), unless_sent
 
 
 class ServerEnvironmentRemoved:
     def __init__(
         self,
         app: Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]],
-        names: Iterable[str] | None = None,
+        environment: Mapping[str, str] | None = None,
     ) -> None:
         self.app = app
         # The server copies the environment as it is once the application is
         # loaded, which is when this runs.
-        self.names = server_environment_names(os.environ if names is None else names)
+        self.names, self.unless_sent = server_environment(
+            os.environ if environment is None else environment
+        )
 
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> Iterable[bytes]:
         for name in self.names:
             environ.pop(name, None)
+        for name, value in self.unless_sent.items():
+            if environ.get(name) == value:
+                del environ[name]
         return self.app(environ, start_response)
