@@ -320,6 +320,22 @@ def test_petition_not_taking_signatures_refuses_saying_why(president, make, stat
     assert OutboxMessage.objects.count() == outbox_before
 
 
+def test_a_duplicate_after_the_petition_closed_is_refused_and_emails_nothing(petition, clock):
+    """The caller's copy of the petition may be a second old: a duplicate that
+    arrives after closing is refused from the database's row, not the copy."""
+    sign(petition, "ann@example.org")
+    (signature,) = signatures_of(petition)
+    clock.advance(minutes=settings.PETITIO["VERIFICATION_RESEND_MINUTES"] + 1)  # a resend is due
+    Petition.objects.filter(pk=petition.pk).update(state=State.CLOSED)
+    assert petition.state == State.GATHERING  # the caller's copy
+
+    with pytest.raises(SigningRefused) as refused:
+        sign(petition, "ANN@example.org")
+
+    assert "closed" in str(refused.value)
+    assert len(confirmations_to(signature)) == 1
+
+
 def test_signing_a_closed_petition_through_the_page_shows_why(president, client):
     petition = closed_by_job(president)
     answer = client.post(

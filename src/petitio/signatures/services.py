@@ -31,6 +31,7 @@ from petitio.signatures.sql import (
     confirmation_enqueue,
     signature_confirm_sql,
     signature_insert_sql,
+    signature_resend_sql,
 )
 
 
@@ -227,11 +228,23 @@ def signature_create(
         return
     # Nothing stored: a duplicate, or the petition stopped taking signatures
     # after the caller read it (callers may pass a copy up to a second old).
+    now = timezone.now()
+    if signature_resend_sql(
+        petition_id=petition.pk,
+        email_canonical=signer.email_canonical,
+        now=now,
+        resend_before=now - _resend_interval(),
+    ):
+        return  # still signable: the email is queued again if it was due
     current = Petition.objects.select_related("policy").get(pk=petition.pk)
     refusal = signing_refusal(current)
     if refusal:
         raise SigningRefused(refusal)
     signature_confirmation_resend(petition=current, email=signer.email)
+
+
+def _resend_interval() -> timedelta:
+    return timedelta(minutes=settings.PETITIO["VERIFICATION_RESEND_MINUTES"])
 
 
 def signature_confirmation_resend(*, petition: Petition, email: str) -> None:
@@ -242,7 +255,7 @@ def signature_confirmation_resend(*, petition: Petition, email: str) -> None:
     and the caller answers the same either way.
     """
     now = timezone.now()
-    interval = timedelta(minutes=settings.PETITIO["VERIFICATION_RESEND_MINUTES"])
+    interval = _resend_interval()
     with transaction.atomic():
         mine = Signature.objects.filter(
             petition=petition,

@@ -1,6 +1,7 @@
 """The two writes of a viral petition as SQL: signing and confirming.
 
-Signing: one statement on PostgreSQL, two on SQLite.
+Signing: one statement on PostgreSQL, two on SQLite; a duplicate's resend,
+one more on PostgreSQL (the ORM's way on SQLite).
 
 A viral petition's cost is its round trips to the database, not its Python.
 On PostgreSQL the new signature and its confirmation email go into the
@@ -72,6 +73,20 @@ def _signature_sql(*, require_signable: bool, meta_cast: str) -> str:
     """  # noqa: S608 - table names and constants only; values are parameters
 
 
+# The confirmation email of each signature in ``s`` (id, email, petition_id),
+# keyed as confirmation_key() keys it.
+_CONFIRMATION_OUTBOX_SQL = f"""
+    INSERT INTO notifications_outboxmessage
+        (key, kind, to_email, petition_id, payload, state, attempts,
+         next_attempt_at, created_at, last_error)
+    SELECT 'confirm:' || s.id || ':' || CAST(%(stamp)s AS text), '{CONFIRM_KIND}', s.email,
+           s.petition_id, jsonb_build_object('signature_id', s.id), 'pending', 0,
+           %(now)s, %(now)s, ''
+    FROM s
+    ON CONFLICT (key) DO NOTHING
+"""  # noqa: S608 - constants only; values are parameters
+
+
 @functools.cache
 def _postgresql_sql(*, require_signable: bool) -> str:
     signature = _signature_sql(
@@ -79,18 +94,49 @@ def _postgresql_sql(*, require_signable: bool) -> str:
     )
     return f"""
         WITH s AS ({signature}),
-        o AS (
-            INSERT INTO notifications_outboxmessage
-                (key, kind, to_email, petition_id, payload, state, attempts,
-                 next_attempt_at, created_at, last_error)
-            SELECT 'confirm:' || s.id || ':' || CAST(%(stamp)s AS text), '{CONFIRM_KIND}', s.email,
-                   s.petition_id, jsonb_build_object('signature_id', s.id), 'pending', 0,
-                   %(now)s, %(now)s, ''
-            FROM s
-            ON CONFLICT (key) DO NOTHING
-        )
+        o AS ({_CONFIRMATION_OUTBOX_SQL})
         SELECT id FROM s
     """  # noqa: S608 - as above
+
+
+@functools.cache
+def _resend_sql() -> str:
+    return f"""
+        WITH p AS MATERIALIZED (
+            SELECT p.id FROM {Petition._meta.db_table} p
+            WHERE p.id = %(petition_id)s AND {_signable_condition()}
+        ),
+        s AS (
+            UPDATE {Signature._meta.db_table} SET last_email_at = %(now)s
+            WHERE petition_id = (SELECT id FROM p) AND email_canonical = %(email_canonical)s
+              AND state = 'pending'
+              AND (last_email_at IS NULL OR last_email_at < %(resend_before)s)
+            RETURNING id, email, petition_id
+        ),
+        o AS ({_CONFIRMATION_OUTBOX_SQL})
+        SELECT count(*) FROM p
+    """  # noqa: S608 - table names and constants only; values are parameters
+
+
+def signature_resend_sql(
+    *, petition_id: int, email_canonical: str, now: datetime, resend_before: datetime
+) -> bool:
+    """For someone who signed already: on PostgreSQL, in one statement, queue
+    their confirmation email again if their signature is pending and the last
+    email went before ``resend_before``. True when the petition takes
+    signatures (whether or not an email was due); False when it does not, and
+    on SQLite, where nothing was done and the caller takes the ORM's way."""
+    if connection.vendor != "postgresql":
+        return False
+    params = {
+        "petition_id": petition_id,
+        "email_canonical": email_canonical,
+        "now": now,
+        "resend_before": resend_before,
+        "stamp": now.isoformat(),
+    }
+    row = _execute_prepared(_resend_sql(), params)
+    return bool(row and row[0])
 
 
 def signature_insert_sql(
