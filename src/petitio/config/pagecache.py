@@ -26,7 +26,6 @@ import hashlib
 import re
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -43,6 +42,7 @@ from django.middleware.csrf import (  # type: ignore[attr-defined]
 )
 
 from petitio.config.metrics import PAGE_COPIES
+from petitio.config.observability import request_id_new
 
 MARKER = "X-Petitio-Page-Cache"
 TOKEN_FIELD = re.compile(rb'name="csrfmiddlewaretoken" value="([^"]+)"')
@@ -196,7 +196,7 @@ class PageCache:
             etag += hashlib.blake2b(secret.encode(), digest_size=4).hexdigest()
         etag = f'"{etag}"'
         headers.append(("ETag", etag))
-        headers.append(("X-Request-ID", uuid.uuid4().hex))
+        headers.append(("X-Request-ID", request_id_new()))
         if environ.get("HTTP_IF_NONE_MATCH") == etag:
             start_response("304 Not Modified", [h for h in headers if h[0] != "Content-Type"])
             return [b""]
