@@ -210,6 +210,18 @@ function make_request()
   end
 end
 
+-- A response header by name, whatever its case: HTTP/1.1 names are
+-- case-insensitive, and servers differ (granian sends them in lower case).
+local function header(headers, name)
+  local value = headers[name]
+  if value ~= nil then return value end
+  local wanted = string.lower(name)
+  for key, found in pairs(headers) do
+    if string.lower(key) == wanted then return found end
+  end
+  return nil
+end
+
 function response(status, headers, body)
   local t = now_ms()
   local kind, item = cur_kind, cur_item
@@ -222,7 +234,7 @@ function response(status, headers, body)
   s_status[i] = status
   s_kind[i] = kind or "?"
   if kind == "sign" then
-    local location = headers["Location"] or ""
+    local location = header(headers, "Location") or ""
     if status == 302 and string.find(location, "check-your-email", 1, true) then
       ok_item[#ok_item + 1] = item
     else
@@ -230,7 +242,7 @@ function response(status, headers, body)
       bad_status[#bad_status + 1] = status
     end
   elseif kind == "confirm" then
-    local location = headers["Location"] or ""
+    local location = header(headers, "Location") or ""
     if status == 302 and string.find(location, "/confirmed/", 1, true) then
       ok_item[#ok_item + 1] = item
     else
@@ -239,8 +251,8 @@ function response(status, headers, body)
     end
   elseif kind == "page" or kind == "count" then
     if status == 200 then
-      local etag = headers["ETag"] or headers["Etag"]
-      local modified = headers["Last-Modified"]
+      local etag = header(headers, "ETag")
+      local modified = header(headers, "Last-Modified")
       if etag then etags[item] = "E" .. etag
       elseif modified then etags[item] = "M" .. modified end
     end

@@ -254,7 +254,8 @@ def markdown(results: dict[str, Any], stem: str) -> str:
         "Signing books are per petition and cumulative over the scenarios that signed it"
         " (warm-ups included). *in doubt, stored*: rows for requests that got no answer"
         " before wrk stopped (at most one per connection per run); they count neither as"
-        " lost nor as phantom.",
+        " lost nor as phantom. *stored though refused*: rows for emails whose every"
+        ' answer was something other than "check your email"; must be 0.',
         "",
     ]
     for name, books in results["books"].items():
