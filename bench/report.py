@@ -135,8 +135,8 @@ def markdown(results: dict[str, Any], stem: str) -> str:
         f"- {m['nproc']} CPUs ({m['cpu_model']}), {m['memory']} memory, Linux {m['kernel']},"
         f" Python {m['python']}, {m['wrk']}",
         f"- load average (1, 5, 15 min) at start {m.get('loadavg_start')},"
-        f" at end {m.get('loadavg_end')}: other work shared the machine, so these figures are"
-        " lower than on an idle one",
+        f" at end {m.get('loadavg_end')} (the run's own load counts in it: a load at start"
+        " above the cores means other work, or a run just before, shared the machine)",
         f"- the load generator (wrk, {c['connections']} connections, one per thread) runs on the"
         " same cores as the web server, PostgreSQL and Redis",
         f"- web: {c.get('web', {}).get('server', 'gunicorn')} {c.get('web', {}).get('workers')}"

@@ -1,5 +1,6 @@
 """The production web process as the Procfile starts it (granian): its output
-holds one JSON line per request and no tokens (issue 5, section 1)."""
+holds one JSON line per request and no tokens (issue 5, section 1), and a
+worker that crashes is replaced."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -116,3 +118,51 @@ def test_web_process_writes_one_json_line_per_request(web_output):
     assert len(healthz_lines) == 1
     for line in request_lines(output):
         json.loads(line)
+
+
+def worker_pids(main_pid: int) -> set[int]:
+    """The web server's worker processes: the children of its main process."""
+    children = Path(f"/proc/{main_pid}/task/{main_pid}/children")
+    return {int(pid) for pid in children.read_text().split()} if children.exists() else set()
+
+
+def test_a_worker_that_crashes_is_replaced_and_the_site_answers_again(production_home):
+    """A web worker killed outright (out of memory, a segfault in a C library)
+    is started again by the server; the visitor after it gets the page."""
+    port = free_port()
+    env = production_env(
+        production_home(), DATABASE_URL=None, PORT=str(port), WEB_WORKERS="1", WEB_THREADS="2"
+    )
+    process = subprocess.Popen(
+        ["bash", "-c", "exec " + procfile_command("web")],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        wait_for_port(port, process)
+        assert fetch(port, "/healthz") == 200
+        (worker,) = worker_pids(process.pid)
+        os.kill(worker, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            replacement = worker_pids(process.pid) - {worker}
+            if replacement:
+                try:
+                    if fetch(port, "/healthz") == 200:
+                        break
+                except OSError:
+                    pass
+            time.sleep(0.2)
+        else:
+            raise AssertionError("no worker answered within 30 s of the crash")
+        assert process.poll() is None, "the web server exited instead of replacing its worker"
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
