@@ -46,26 +46,40 @@ def fetch(port: int, path: str) -> int:
         return refused.code
 
 
-@pytest.fixture(scope="module")
-def web_output(production_home) -> dict[str, str]:
-    """Start ``web`` from the Procfile on a free port with production settings
-    (a copy of the prepared SQLite database and static files), make a few requests, stop it,
-    and return what it wrote."""
+def web_start(home: Path, *, output: int) -> tuple[subprocess.Popen, int]:
+    """``web`` from the Procfile, one worker, on a free port with production
+    settings (a copy of the prepared SQLite database and static files), in its
+    own process group; returned once it listens."""
     port = free_port()
-    env = production_env(
-        production_home(), DATABASE_URL=None, PORT=str(port), WEB_WORKERS="1", WEB_THREADS="2"
-    )
+    env = production_env(home, DATABASE_URL=None, PORT=str(port), WEB_WORKERS="1", WEB_THREADS="2")
     process = subprocess.Popen(
         ["bash", "-c", "exec " + procfile_command("web")],
         cwd=ROOT,
         env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stdout=output,
+        stderr=output,
         text=True,
         start_new_session=True,
     )
+    wait_for_port(port, process)
+    return process, port
+
+
+def web_stop(process: subprocess.Popen) -> tuple[str, str]:
+    """Stop it (SIGTERM to its group, SIGKILL after 30 s); what it wrote, if piped."""
+    os.killpg(process.pid, signal.SIGTERM)  # our own process group
     try:
-        wait_for_port(port, process)
+        return process.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        return process.communicate()
+
+
+@pytest.fixture(scope="module")
+def web_output(production_home) -> dict[str, str]:
+    """Start ``web``, make a few requests, stop it, and return what it wrote."""
+    process, port = web_start(production_home(), output=subprocess.PIPE)
+    try:
         statuses = {
             "healthz": fetch(port, "/healthz"),
             "confirm": fetch(port, f"/petitions/1/confirm/{TOKEN}/"),
@@ -74,12 +88,7 @@ def web_output(production_home) -> dict[str, str]:
         }
         time.sleep(0.5)  # let the worker flush its lines
     finally:
-        os.killpg(process.pid, signal.SIGTERM)  # our own process group
-        try:
-            stdout, stderr = process.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            stdout, stderr = process.communicate()
+        stdout, stderr = web_stop(process)
     return {"stdout": stdout, "stderr": stderr, "statuses": statuses}
 
 
@@ -129,20 +138,8 @@ def worker_pids(main_pid: int) -> set[int]:
 def test_a_worker_that_crashes_is_replaced_and_the_site_answers_again(production_home):
     """A web worker killed outright (out of memory, a segfault in a C library)
     is started again by the server; the visitor after it gets the page."""
-    port = free_port()
-    env = production_env(
-        production_home(), DATABASE_URL=None, PORT=str(port), WEB_WORKERS="1", WEB_THREADS="2"
-    )
-    process = subprocess.Popen(
-        ["bash", "-c", "exec " + procfile_command("web")],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    process, port = web_start(production_home(), output=subprocess.DEVNULL)
     try:
-        wait_for_port(port, process)
         assert fetch(port, "/healthz") == 200
         (worker,) = worker_pids(process.pid)
         os.kill(worker, signal.SIGKILL)
@@ -160,9 +157,4 @@ def test_a_worker_that_crashes_is_replaced_and_the_site_answers_again(production
             raise AssertionError("no worker answered within 30 s of the crash")
         assert process.poll() is None, "the web server exited instead of replacing its worker"
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        web_stop(process)
